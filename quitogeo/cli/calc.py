@@ -1,0 +1,13 @@
+"""`quitogeo calc` (placeholder until its issue lands: refuses to run, exit 1)."""
+
+from __future__ import annotations
+
+import click
+
+from quitogeo.cli.options import fail
+
+
+@click.command(name="calc")
+def command() -> None:
+    """Not built yet."""
+    fail("'quitogeo calc' todavía no está implementado en esta versión", 1)

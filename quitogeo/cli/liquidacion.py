@@ -1,0 +1,13 @@
+"""`quitogeo liquidacion` (placeholder until its issue lands: refuses to run, exit 1)."""
+
+from __future__ import annotations
+
+import click
+
+from quitogeo.cli.options import fail
+
+
+@click.command(name="liquidacion")
+def command() -> None:
+    """Not built yet."""
+    fail("'quitogeo liquidacion' todavía no está implementado en esta versión", 1)
