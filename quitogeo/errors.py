@@ -82,10 +82,15 @@ class PaymentPlanError(QuitogeoError, ValueError):
     """A payment plan for the COD breaks Anexo 01 §3 (e.g. an upfront share below 20 %)."""
 
 
+class DocumentError(QuitogeoError, RuntimeError):
+    """A per-lot document (IPRUS, liquidación) cannot be produced: lot not found, no browser for the PDF…"""
+
+
 __all__ = [
     "CRSError",
     "CalcInputError",
     "DataIntegrityError",
+    "DocumentError",
     "LayerError",
     "OutputExistsError",
     "PaymentPlanError",

@@ -1,13 +1,104 @@
-"""`quitogeo run` (placeholder until its issue lands: refuses to run, exit 1)."""
+"""`quitogeo run [PROJECT]`: the main job (cli.md).
+
+Reads the project (the embedded sample when none is given), runs joins → eligibility → scenario → COD, writes
+``resultados.gpkg``, ``resumen.csv`` and ``mapa_recaudacion.html`` into ``--out`` and prints a short summary.
+"""
 
 from __future__ import annotations
 
+import importlib
+from pathlib import Path
+
 import click
 
-from quitogeo.cli.options import fail
+from quitogeo.cli.options import handle_errors, overwrite_option, rules_option, show_progress
+from quitogeo.errors import OutputExistsError
+from quitogeo.rules import load_rules
+
+MAP_FILE = "mapa_recaudacion.html"
+
+
+def _money(value: float) -> str:
+    # thousands with a thin space, as written in Ecuador's official documents; decimal point
+    return f"$ {value:,.2f}".replace(",", " ")
+
+
+def _count(series) -> str:
+    s = series.astype("boolean")
+    text = f"{int(s.fillna(False).sum())}"
+    unknown = int(s.isna().sum())
+    return text + (f" (+{unknown} sin dato)" if unknown else "")
 
 
 @click.command(name="run")
-def command() -> None:
-    """Not built yet."""
-    fail("'quitogeo run' todavía no está implementado en esta versión", 1)
+@click.argument("project", required=False, type=click.Path(path_type=Path))
+@rules_option
+@click.option("--escenario", default=None, help="Escenario de las reglas ([escenarios]); por defecto el predeterminado.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("salida"),
+              show_default=True, help="Carpeta de salida.")
+@click.option("--backend", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="Dónde se ejecuta la corrida.")
+@overwrite_option
+@handle_errors
+def command(project, rules_path, escenario, out_dir, backend, overwrite):
+    """Elegibilidad y COD potencial de cada predio del PROYECTO (por defecto, el proyecto de muestra).
+
+    Escribe resultados.gpkg, resumen.csv y mapa_recaudacion.html en --out e imprime un resumen.
+    """
+    from quitogeo.export.gpkg import RESULTS_FILE, SUMMARY_FILE, write_results
+    from quitogeo.pipeline import run
+
+    targets = [out_dir / RESULTS_FILE, out_dir / SUMMARY_FILE, out_dir / MAP_FILE]
+    existing = [str(p) for p in targets if p.exists()]
+    if existing and not overwrite:
+        raise OutputExistsError(
+            f"ya existe {', '.join(existing)}; use --overwrite para reemplazar o elija otra carpeta con --out"
+        )
+    rules = load_rules(rules_path)
+    result = run(project, rules=rules, escenario=escenario, backend=backend, progress=show_progress())
+    paths = write_results(result, out_dir, overwrite=overwrite)
+    map_note = _write_map(result, out_dir / MAP_FILE, rules=rules, overwrite=overwrite)
+
+    p = result.predios
+    meta = result.meta()
+    click.echo(f"quitogeo run — proyecto: {meta.get('proyecto', '')}")
+    click.echo(f"Reglas {rules.version} ({rules.source}), verificado = {str(rules.verificado).lower()}")
+    if not rules.verificado:
+        click.echo("NOTA: reglas NO verificadas (verificado = false): valores PARAM ilustrativos; "
+                   "los montos de COD no son oficiales.")
+    sc = rules.scenario(escenario)
+    click.echo(f"Escenario: {sc['nombre']} — {sc.get('descripcion', sc['tipo'])}")
+    click.echo(f"Predios leídos: {len(p)} (corrida en {float(meta.get('duracion_s', 0)):.1f} s)")
+    click.echo(f"Elegibles: ZUAE {_count(p['elegible_zuae'])} · COS PB {_count(p['elegible_cos_pb'])} · "
+               f"eco-eficiencia {_count(p['elegible_ecoeficiencia'])}")
+    res = result.resumen
+    adz = res[res["agrupacion"] == "administracion_zonal"]
+    click.echo("COD potencial por administración zonal:")
+    width = max([len(str(g)) for g in adz["grupo"]] + [5])
+    for row in adz.itertuples():
+        click.echo(f"  {row.grupo!s:<{width}}  {_money(row.cod_potencial):>20}  ({row.n_con_cod} predios)")
+    total = res[res["agrupacion"] == "total"]
+    if len(total):
+        click.echo(f"  {'Total':<{width}}  {_money(float(total['cod_potencial'].iloc[0])):>20}")
+    n_prob = len(result.problemas)
+    n_lots = int((p["estado"] != "ok").sum())
+    click.echo(f"Problemas de datos: {n_prob} ({n_lots} predios sin COD; ver la capa 'problemas')")
+    outs = [str(paths["resultados"]), str(paths["resumen"])]
+    if map_note is None:
+        outs.append(str(out_dir / MAP_FILE))
+    click.echo("Salidas: " + ", ".join(outs))
+    if map_note:
+        click.echo(map_note)
+
+
+def _write_map(result, out: Path, *, rules, overwrite: bool) -> str | None:
+    """Write the web map when quitogeo.export.map is available; return a note when it is not."""
+    try:
+        module = importlib.import_module("quitogeo.export.map")
+    except ImportError as exc:  # the map is another module's; until it is installed, say so
+        return f"NOTA: no se generó {out.name}: el módulo del mapa no está disponible ({exc})."
+    make_map = getattr(module, "make_map", None)
+    if make_map is None:
+        return f"NOTA: no se generó {out.name}: quitogeo.export.map no define make_map."
+    make_map(result, out=out, project=result.project, rules=rules, overwrite=overwrite)
+    return None

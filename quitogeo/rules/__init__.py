@@ -82,17 +82,21 @@ SCHEMA: dict[str, Any] = {
         "niveles": ("list", _LEVEL),
         "puntos_densidad": ("list", _DENSITY),
     },
+    "exoneracion": {"ambitos": ("list", str)},
     "influencia": {"radio_metro_m": _NUM, "radio_cet_m": _NUM},
     "tolerancias": {
         "aiva_min_overlap_m2": _NUM,
         "frente_tolerancia_m": _NUM,
         "frente_min_m": _NUM,
         "pit_min_share": _NUM,
+        "zona_min_overlap_m2": _NUM,
+        "red_vial_precision_m": _NUM,
     },
     "pagos": {
         "cronograma_contado_min": _NUM,
         "cronograma_cuotas": int,
         "cronograma_periodo_meses": int,
+        "mixto_contado_min_sobre": str,
     },
     "escenarios": ("scenarios", _SCENARIO),
     "registro": {
@@ -100,10 +104,28 @@ SCHEMA: dict[str, Any] = {
         "canton_inec": str,
         "subcarpetas": ("list", str),
     },
+    # quitogeo.ambitos (PUOS → PUGS comparison, Anexo 01 §2.1–2.3); see the comments in quito_2024.toml.
+    "ambitos": {
+        "puos_min_fraccion": _NUM,
+        "clasificacion_rural": ("list", str),
+        "clasificacion_urbana": ("list", str),
+        "equivalencias_cobran": bool,
+        "clasificacion_usa_tabla_az": bool,
+        "linea_base_edificabilidad": str,
+        "ae_min_m2": _NUM,
+        "lote_minimo_lotes_resultantes": int,
+        "capa_beneficios": str,
+    },
 }
 
 # Keys that may be absent inside a nested table (everything else is required).
-_OPTIONAL = {"nota", "escenarios.*.pisos", "escenarios.*.puntaje", "escenarios.*.descripcion"}
+_OPTIONAL = {
+    "nota",
+    "pagos.mixto_contado_min_sobre",
+    "escenarios.*.pisos",
+    "escenarios.*.puntaje",
+    "escenarios.*.descripcion",
+}
 _SCENARIO_TYPES = {"pugs_maxima", "zuae", "ecoeficiencia"}
 
 
@@ -218,9 +240,10 @@ def _check(value: Any, spec: Any, path: str, source: str) -> None:
         for key, sub in value.items():
             if key not in spec:
                 allowed = ", ".join(sorted(spec))
+                full = f"{path}.{key}" if path else key
                 raise RulesError(
-                    f"{where}: clave desconocida '{key}'; las permitidas son: {allowed} "
-                    "(corrija la ortografía o elimínela)"
+                    f"reglas {source}: clave desconocida '{full}'; las permitidas"
+                    f"{' en [' + path + ']' if path else ''} son: {allowed} (corrija la ortografía o elimínela)"
                 )
             _check(sub, spec[key], f"{path}.{key}" if path else key, source)
         for key in spec:
@@ -299,6 +322,17 @@ def _check_values(data: dict[str, Any], source: str) -> None:
         for j, b in enumerate(row, 1):
             if not 0 < b <= 1:
                 raise RulesError(f"{pre}: beta.tabla fila {i} columna {j} = {b} debe estar en (0, 1]")
+    for key in ("aiva_limites", "ic_limites"):
+        if any(x < 0 for x in beta[key]):
+            raise RulesError(f"{pre}: beta.{key} = {beta[key]} no puede tener valores negativos")
+    if beta["ic_sin_ae"] < 0:
+        raise RulesError(f"{pre}: beta.ic_sin_ae = {beta['ic_sin_ae']} debe ser ≥ 0 (normativa §1: IC = 0)")
+    known_ambitos = ("uso", "edificabilidad", "lote-minimo", "edificabilidad-uso", "edificabilidad-lote-minimo")
+    for amb in data["exoneracion"]["ambitos"]:
+        if amb not in known_ambitos:
+            raise RulesError(
+                f"{pre}: exoneracion.ambitos contiene {amb!r}; use ámbitos de: {', '.join(known_ambitos)}"
+            )
     if data["ir"]["interpretacion"] not in ("indice", "multiplicador"):
         raise RulesError(f"{pre}: ir.interpretacion debe ser 'indice' o 'multiplicador'")
     cats = data["usos"]["categorias"]
@@ -323,6 +357,8 @@ def _check_values(data: dict[str, Any], source: str) -> None:
         raise RulesError(f"{pre}: ecoeficiencia.redondeo_pisos debe ser 'abajo', 'arriba' o 'cercano'")
     if not 0 < data["pagos"]["cronograma_contado_min"] <= 1 or data["pagos"]["cronograma_cuotas"] < 1:
         raise RulesError(f"{pre}: [pagos] cronograma_contado_min en (0, 1] y cronograma_cuotas ≥ 1")
+    if data["pagos"].get("mixto_contado_min_sobre", "porcion") not in ("porcion", "total"):
+        raise RulesError(f"{pre}: pagos.mixto_contado_min_sobre debe ser 'porcion' o 'total'")
     for name, sc in data["escenarios"].items():
         if name == "predeterminado":
             continue
@@ -336,6 +372,13 @@ def _check_values(data: dict[str, Any], source: str) -> None:
             raise RulesError(f"{pre}: escenarios.{name} (zuae) necesita 'pisos'")
     if data["escenarios"]["predeterminado"] not in data["escenarios"]:
         raise RulesError(f"{pre}: escenarios.predeterminado no nombra un escenario definido")
+    amb = data["ambitos"]
+    if amb["linea_base_edificabilidad"] not in ("puos", "pugs_basico", "mayor"):
+        raise RulesError(f"{pre}: ambitos.linea_base_edificabilidad debe ser 'puos', 'pugs_basico' o 'mayor'")
+    if not 0 <= amb["puos_min_fraccion"] < 1 or amb["ae_min_m2"] < 0 or amb["lote_minimo_lotes_resultantes"] < 0:
+        raise RulesError(
+            f"{pre}: [ambitos] puos_min_fraccion en [0, 1), ae_min_m2 ≥ 0 y lote_minimo_lotes_resultantes ≥ 0"
+        )
     for key in ("radio_metro_m", "radio_cet_m"):
         if data["influencia"][key] <= 0:
             raise RulesError(f"{pre}: influencia.{key} debe ser > 0")

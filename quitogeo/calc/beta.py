@@ -1,0 +1,180 @@
+"""β, the coeficiente de ponderación de pago (Anexo 01 §1, Tabla 1; normativa.md §1).
+
+Row (AIVA band) and column (IC band) are closed as the rules file says (READING of the text's "≤120",
+"121–499", "≥500"; with the packaged rules):
+
+- row 1: AIVA ≤ 120; row 2: 120 < AIVA < 500; row 3: AIVA ≥ 500;
+- column 1: IC < 1; column 2: 1 ≤ IC ≤ 2; column 3: IC > 2.
+
+IC = Ae / área del terreno según escritura (TEXT). The IC band is decided by comparing Ae with
+``límite × área`` (no division), so a band edge is exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+import numpy.typing as npt
+
+from quitogeo.calc.money import Number, exact_context, to_decimal
+from quitogeo.calc.params import CalcParams, calc_params
+from quitogeo.errors import CalcInputError
+from quitogeo.rules import Rules
+
+_RULE = "Anexo 01 §1, Tabla 1"
+
+
+@dataclass(frozen=True)
+class BetaResult:
+    """β and the cell of Tabla 1 it came from.
+
+    Attributes
+    ----------
+    beta : Decimal
+        The coefficient.
+    fila : int
+        AIVA band, 1–3.
+    columna : int
+        IC band, 1–3.
+    """
+
+    beta: Decimal
+    fila: int
+    columna: int
+
+
+def aiva_row(aiva: Decimal, params: CalcParams) -> int:
+    """Return the band row of an AIVA ($/m²): ≤ l1 → 1; l1 < AIVA < l2 → 2; ≥ l2 → 3 (TEXT + READING)."""
+    lo, hi = params.aiva_limites
+    if aiva <= lo:
+        return 1
+    if aiva < hi:
+        return 2
+    return 3
+
+
+def ic_column_from_ae(ae: Decimal, area_terreno: Decimal, params: CalcParams) -> int:
+    """Band column 1–3 of IC = Ae / área without dividing: IC < l1 ⇔ Ae < l1 × área (TEXT + READING)."""
+    lo, hi = params.ic_limites
+    if ae < lo * area_terreno:
+        return 1
+    if ae <= hi * area_terreno:
+        return 2
+    return 3
+
+
+def ic_column(ic: Decimal, params: CalcParams) -> int:
+    """Band column 1–3 of an IC value: < l1 → 1; l1 ≤ IC ≤ l2 → 2; > l2 → 3 (TEXT + READING)."""
+    lo, hi = params.ic_limites
+    if ic < lo:
+        return 1
+    if ic <= hi:
+        return 2
+    return 3
+
+
+def beta_lookup(aiva: Number, ic: Number, *, rules: Rules) -> BetaResult:
+    """β of Anexo 01 Tabla 1 for an AIVA value and an IC (status TEXT; band closure READING, normativa §1).
+
+    Parameters
+    ----------
+    aiva : Decimal, int, float or str
+        The lot's highest AIVA value, $/m² (TEXT: with several AIVA, the highest).
+    ic : Decimal, int, float or str
+        Índice de concesión IC = Ae / área del terreno según escritura; 0 for ámbitos without Ae (READING).
+    rules : Rules
+        Source of the table and its band limits.
+
+    Returns
+    -------
+    BetaResult
+
+    Raises
+    ------
+    CalcInputError
+        When AIVA or IC is negative or not a finite number.
+
+    Examples
+    --------
+    >>> from quitogeo.rules import load_rules
+    >>> beta_lookup(450, "0.75", rules=load_rules())
+    BetaResult(beta=Decimal('0.22'), fila=2, columna=1)
+    """
+    params = calc_params(rules)
+    a = non_negative(aiva, "aiva", rule=_RULE)
+    i = non_negative(ic, "ic", rule=_RULE)
+    return beta_cell(aiva_row(a, params), ic_column(i, params), params)
+
+
+def beta_cell(fila: int, columna: int, params: CalcParams) -> BetaResult:
+    """β of row ``fila`` and column ``columna`` (1-based) of the rules' Tabla 1."""
+    return BetaResult(beta=params.beta_tabla[fila - 1][columna - 1], fila=fila, columna=columna)
+
+
+def non_negative(value: Number, name: str, *, rule: str) -> Decimal:
+    """``value`` as an exact Decimal that must be ≥ 0 (normativa §2 "Money": negatives are errors)."""
+    with exact_context():
+        d = to_decimal(value, name, rule=rule)
+    if d < 0:
+        raise CalcInputError(
+            f"{name} = {value} no puede ser negativo ({rule}); indique un valor ≥ 0",
+            parameter=name,
+            rule=rule,
+        )
+    return d
+
+
+def beta_bands(
+    aiva: npt.NDArray[np.float64],
+    ae: npt.NDArray[np.float64] | None,
+    area_terreno: npt.NDArray[np.float64] | None,
+    params: CalcParams,
+) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int8], npt.NDArray[np.bool_]]:
+    """Vectorised band row and column (1-based) of Tabla 1, and which rows sit on an IC band edge.
+
+    Float comparisons of AIVA with the limits are exact (shortest-repr decimals order like their floats). The
+    IC comparison ``Ae ⋚ límite × área`` rounds ``límite × área``; rows within a relative 1e-12 of an edge
+    are flagged so the caller recomputes them exactly.
+
+    Parameters
+    ----------
+    aiva : ndarray of float64
+        Highest AIVA per lot.
+    ae, area_terreno : ndarray of float64 or None
+        Área útil excedente and lot area; None for ámbitos without Ae (IC = ``beta.ic_sin_ae``).
+    params : CalcParams
+        Limits from the rules.
+
+    Returns
+    -------
+    fila, columna : ndarray of int8
+    near_edge : ndarray of bool
+    """
+    lo, hi = (float(x) for x in params.aiva_limites)
+    fila = (1 + (aiva > lo) + (aiva >= hi)).astype(np.int8)
+    if ae is None or area_terreno is None:
+        col = ic_column(params.ic_sin_ae, params)
+        columna = np.full(aiva.shape, col, dtype=np.int8)
+        return fila, columna, np.zeros(aiva.shape, dtype=bool)
+    ic_lo, ic_hi = (float(x) for x in params.ic_limites)
+    edge_lo = ic_lo * area_terreno
+    edge_hi = ic_hi * area_terreno
+    columna = (1 + (ae >= edge_lo) + (ae > edge_hi)).astype(np.int8)
+    with np.errstate(invalid="ignore"):
+        near = (np.abs(ae - edge_lo) <= 1e-12 * np.maximum(ae, edge_lo)) | (
+            np.abs(ae - edge_hi) <= 1e-12 * np.maximum(ae, edge_hi)
+        )
+    return fila, columna, near
+
+
+__all__ = [
+    "BetaResult",
+    "aiva_row",
+    "beta_bands",
+    "beta_cell",
+    "beta_lookup",
+    "ic_column",
+    "ic_column_from_ae",
+]

@@ -1,0 +1,841 @@
+"""Reading a project: a GeoPackage, a folder of layer files, or a ``quitogeo.toml``.
+
+Every layer comes out with the canonical names of layers.md, in TM-Quito, with a fresh RangeIndex, numbers as
+float, geometries repaired (``make_valid``) and every fix or doubt written to the problems table. Nothing is
+dropped silently: a lot with a null or empty geometry stays in ``predios`` so the run can give it an ``estado``.
+
+A ``quitogeo.toml`` looks like::
+
+    [layers.predios]
+    source = "catastro/LOTES.shp"      # any OGR source, relative to this file
+    layer = "LOTE"                      # optional: a layer inside the source
+    preset = "catastro_lote"            # optional: a mapping of PRESETS
+    crs = "EPSG:32717"                  # optional: declares the CRS (required when the file has none)
+    columns = { clave_catastral = "CLAVE" }   # canonical = source column, applied over the preset
+
+    [layers.aiva]
+    source = "aiva.gpkg"
+
+    [rasters]
+    dem = "dem.tif"                     # or { source = "dem.tif", crs = "EPSG:4326" }
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sys
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS
+
+import quitogeo
+from quitogeo.errors import CRSError, LayerError, ProjectNotFoundError
+from quitogeo.io.columns import (
+    LAYER_SPECS,
+    MUNICIPAL_LAYER_NAMES,
+    LayerSpec,
+    apply_mapping,
+    preset_mapping,
+)
+from quitogeo.io.crs import TM_QUITO, check_extent, to_tm_quito
+from quitogeo.io.encoding import detect_encoding, mojibake_mask
+from quitogeo.io.problems import ProblemLog
+from quitogeo.io.zoning_codes import parse_zoning_codes
+from quitogeo.rules import Rules, load_rules
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+log = logging.getLogger(__name__)
+
+#: File name of the embedded sample project, in ``<repo>/data/``.
+SAMPLE_FILE = "muestra_quito.gpkg"
+#: Vector file suffixes of a folder project, in order of preference when a layer has several.
+VECTOR_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".parquet")
+RASTER_SUFFIXES = (".tif", ".tiff")
+#: Name of the project file inside a folder.
+PROJECT_FILE = "quitogeo.toml"
+
+_GEOM_TYPES = {"polygon": (3, 6), "line": (1, 2, 5), "point": (4, 0)}
+_GEOM_WORDS = {"polygon": "polígonos", "line": "líneas", "point": "puntos"}
+_ROW_ID = "fila {}"
+
+
+@dataclass
+class Project:
+    """A project read and checked, ready for the run.
+
+    Attributes
+    ----------
+    layers : dict of str to GeoDataFrame
+        Canonical layer name → layer in TM-Quito with canonical columns. Optional layers that are absent are
+        simply not in the dict.
+    rasters : dict of str to Path
+        Raster layers (a DEM, a risk grid) by name.
+    problems : DataFrame
+        The problems table (``capa, id, problema, accion, correccion, bloqueante``).
+    source : str
+        What was read (a path).
+    hashes : dict of str to str
+        sha256 of each input layer's data (geometry WKB and attributes as read), for the run's metadatos.
+    crs : pyproj.CRS
+        Always :data:`quitogeo.io.crs.TM_QUITO`.
+    """
+
+    layers: dict[str, gpd.GeoDataFrame]
+    rasters: dict[str, Path]
+    problems: pd.DataFrame
+    source: str
+    hashes: dict[str, str]
+    crs: CRS = field(default=TM_QUITO)
+
+    @property
+    def blocking(self) -> pd.DataFrame:
+        """The problems that prevent a run (``bloqueante`` True)."""
+        return self.problems[self.problems["bloqueante"]]
+
+    @property
+    def can_run(self) -> bool:
+        """Whether no problem blocks a run."""
+        return not bool(self.problems["bloqueante"].any())
+
+
+@dataclass
+class _LayerSource:
+    name: str
+    path: Path
+    layer: str | None = None
+    preset: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+    crs: Any = None
+
+
+def sample_project_path() -> Path:
+    """Return the path of the embedded sample project (``<repo>/data/muestra_quito.gpkg``).
+
+    Returns
+    -------
+    Path
+        The GeoPackage, located relative to the package (it is not checked for existence here).
+    """
+    return Path(quitogeo.__file__).resolve().parents[1] / "data" / SAMPLE_FILE
+
+
+def _load_rules(rules: Rules | str | Path | None) -> Rules:
+    if isinstance(rules, Rules):
+        return rules
+    return load_rules(rules)
+
+
+def _layer_key(name: str) -> tuple[str, str | None] | None:
+    """Map a layer/file name to (canonical layer, preset or None)."""
+    key = name.strip().lower()
+    if key in LAYER_SPECS:
+        return key, None
+    if key in MUNICIPAL_LAYER_NAMES:
+        return MUNICIPAL_LAYER_NAMES[key]
+    return None
+
+
+def _resolve(source: Path, problems: ProblemLog) -> tuple[list[_LayerSource], dict[str, tuple[Path, Any]]]:
+    """Find the layer sources and rasters of a project."""
+    if source.is_dir() and (source / PROJECT_FILE).exists():
+        source = source / PROJECT_FILE
+    if source.suffix.lower() == ".toml":
+        return _resolve_toml(source, problems)
+    layers: list[_LayerSource] = []
+    rasters: dict[str, tuple[Path, Any]] = {}
+    if source.is_dir() and source.suffix.lower() != ".gdb":
+        files = sorted(p for p in source.iterdir() if p.is_file())
+        for suffix in VECTOR_SUFFIXES:
+            for path in files:
+                if path.suffix.lower() != suffix:
+                    continue
+                found = _layer_key(path.stem)
+                if found is None:
+                    continue
+                name, preset = found
+                if any(ls.name == name for ls in layers):
+                    problems.add(
+                        name, "*", f"capa '{name}' repetida en la carpeta: {path.name} no se usa",
+                        "se usa el primer archivo", f"deje un solo archivo para '{name}'"
+                    )
+                    continue
+                layers.append(_LayerSource(name, path, preset=preset))
+        for path in files:
+            if path.suffix.lower() in RASTER_SUFFIXES:
+                rasters[path.stem] = (path, None)
+        return layers, rasters
+    try:
+        listed = pyogrio.list_layers(source)
+    except Exception as exc:  # pyogrio.errors.DataSourceError and OS errors alike: report with the fix
+        raise ProjectNotFoundError(
+            f"no se pudo abrir el proyecto {source}: {exc}; indique un GeoPackage, una carpeta de capas o un "
+            "quitogeo.toml"
+        ) from exc
+    for layer_name, _geom in listed:
+        found = _layer_key(str(layer_name))
+        if found is None:
+            if not str(layer_name).startswith(("gpkg_", "layer_styles", "rtree_")):
+                problems.add(
+                    str(layer_name), "*", f"capa '{layer_name}' de {source.name} no es del contrato (layers.md)",
+                    "se ignora", "renómbrela con un nombre de layers.md o declárela en quitogeo.toml",
+                )
+            continue
+        name, preset = found
+        if any(ls.name == name for ls in layers):
+            continue
+        layers.append(_LayerSource(name, source, layer=str(layer_name), preset=preset))
+    return layers, rasters
+
+
+def _resolve_toml(path: Path, problems: ProblemLog) -> tuple[list[_LayerSource], dict[str, tuple[Path, Any]]]:
+    try:
+        config = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ProjectNotFoundError(f"no se pudo leer {path}: {exc}; corrija la sintaxis TOML") from exc
+    base = path.parent
+    layers: list[_LayerSource] = []
+    unknown_top = set(config) - {"layers", "rasters", "nombre", "descripcion"}
+    if unknown_top:
+        raise LayerError(
+            f"{path}: secciones desconocidas {sorted(unknown_top)}; use [layers.<capa>] y [rasters]",
+            source=str(path),
+        )
+    for name, entry in config.get("layers", {}).items():
+        if name not in LAYER_SPECS:
+            raise LayerError(
+                f"{path}: capa desconocida '{name}'; las capas son: {', '.join(LAYER_SPECS)}", source=str(path)
+            )
+        if isinstance(entry, str):
+            entry = {"source": entry}
+        unknown = set(entry) - {"source", "layer", "preset", "crs", "columns"}
+        if unknown or "source" not in entry:
+            raise LayerError(
+                f"{path}: [layers.{name}] necesita 'source' y admite layer, preset, crs, columns "
+                f"(sobran: {sorted(unknown)})",
+                layer=name,
+                source=str(path),
+            )
+        columns = {str(k): str(v) for k, v in entry.get("columns", {}).items()}
+        preset = entry.get("preset")
+        if preset is not None:
+            preset_layer, _ = preset_mapping(preset)
+            if preset_layer != name:
+                raise LayerError(
+                    f"{path}: el preset '{preset}' es para la capa '{preset_layer}', no '{name}'",
+                    layer=name,
+                    source=str(path),
+                )
+        layers.append(
+            _LayerSource(name, (base / entry["source"]), entry.get("layer"), preset, columns, entry.get("crs"))
+        )
+    rasters: dict[str, tuple[Path, Any]] = {}
+    for name, entry in config.get("rasters", {}).items():
+        if isinstance(entry, str):
+            rasters[name] = (base / entry, None)
+        else:
+            rasters[name] = (base / entry["source"], entry.get("crs"))
+    return layers, rasters
+
+
+def _layer_hash(frame: gpd.GeoDataFrame) -> str:
+    """sha256 of a layer's data: column names, attribute values and geometry WKB, in row order."""
+    digest = hashlib.sha256()
+    attrs = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    digest.update("\x1f".join(map(str, attrs.columns)).encode("utf-8"))
+    if len(attrs.columns):
+        digest.update(pd.util.hash_pandas_object(attrs, index=False).to_numpy().tobytes())
+    wkb = shapely.to_wkb(frame.geometry.to_numpy(), hex=False)
+    digest.update(b"".join(b if b is not None else b"\x00" for b in wkb))
+    return digest.hexdigest()
+
+
+def _read_source(src: _LayerSource, problems: ProblemLog) -> gpd.GeoDataFrame:
+    path = src.path
+    if path.suffix.lower() == ".parquet":
+        return gpd.read_parquet(path)
+    choice = detect_encoding(path)
+    if not choice.declared and choice.encoding == "cp1252":
+        problems.add(
+            src.name, "*", f"{path.name}: codificación no declarada (sin .cpg) y el texto no es UTF-8",
+            "se leyó como cp1252 (Windows)", f"agregue {path.with_suffix('.cpg').name} con la codificación",
+        )
+    try:
+        return pyogrio.read_dataframe(path, layer=src.layer, use_arrow=True, encoding=choice.encoding)
+    except Exception as exc:
+        # Arrow cannot take every source (e.g. some drivers' odd field types or text that does not decode in
+        # the declared encoding); plain pyogrio reads those feature by feature inside GDAL, still vectorised.
+        log.debug("lectura Arrow falló para %s (%s); se reintenta sin Arrow", path, exc)
+        return pyogrio.read_dataframe(path, layer=src.layer, use_arrow=False, encoding=choice.encoding)
+
+
+def _ids(frame: pd.DataFrame, spec: LayerSpec) -> pd.Series:
+    """Feature ids for the problems table: the layer's id column when filled, else the row number."""
+    rows = pd.Series([_ROW_ID.format(i) for i in range(len(frame))], index=frame.index, dtype=object)
+    if spec.id_column and spec.id_column in frame.columns:
+        own = frame[spec.id_column].astype("string")
+        filled = own.notna() & (own.str.strip() != "")
+        return own.astype(object).where(filled, rows)
+    return rows
+
+
+_NUM_THOUSANDS_DOT = r"^[+-]?\d{1,3}(?:\.\d{3})+(?:,\d+)?$"
+_NUM_THOUSANDS_COMMA = r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$"
+
+
+def coerce_numbers(values: pd.Series) -> tuple[pd.Series, int, int, np.ndarray]:
+    """Convert a column to float, accepting numbers written as text.
+
+    Decimal commas (``"1234,5"``), thousands dots with a decimal comma (``"1.234,5"``) and thousands commas
+    with a decimal point (``"1,234.5"``) are understood; blanks become NaN.
+
+    Parameters
+    ----------
+    values : Series
+        The column as read.
+
+    Returns
+    -------
+    tuple
+        ``(floats, n_text, n_comma, bad)``: the float column, how many values were text numbers, how many of
+        those used a decimal comma, and a boolean mask of values that are not numbers (they become NaN).
+    """
+    if values.dtype.kind in "biuf":
+        return values.astype(float), 0, 0, np.zeros(len(values), dtype=bool)
+    text = values.astype("string").str.strip()
+    blank = text.isna() | (text == "")
+    thousands_dot = text.str.match(_NUM_THOUSANDS_DOT).fillna(False)
+    thousands_comma = text.str.match(_NUM_THOUSANDS_COMMA).fillna(False)
+    decimal_comma = text.str.contains(",", regex=False).fillna(False) & ~thousands_comma
+    cleaned = text.where(~thousands_dot, text.str.replace(".", "", regex=False))
+    cleaned = cleaned.where(~thousands_comma, cleaned.str.replace(",", "", regex=False))
+    cleaned = cleaned.where(~decimal_comma, cleaned.str.replace(",", ".", regex=False))
+    numbers = pd.to_numeric(cleaned.where(~blank), errors="coerce").astype(float)
+    # Values that were real numbers already (mixed object columns) are not "text".
+    is_text = values.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool) if values.dtype == object else (
+        np.ones(len(values), dtype=bool)
+    )
+    bad = (~blank & numbers.isna()).to_numpy(dtype=bool)
+    ok_text = is_text & ~blank.to_numpy(dtype=bool) & ~bad
+    n_comma = int((ok_text & decimal_comma.to_numpy(dtype=bool)).sum())
+    return pd.Series(numbers.to_numpy(), index=values.index), int(ok_text.sum()), n_comma, bad
+
+
+_TRUE = {"true", "t", "1", "si", "sí", "s", "yes", "y", "verdadero", "v"}
+_FALSE = {"false", "f", "0", "no", "n", "falso"}
+
+
+def _coerce_bool(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    if values.dtype == bool or str(values.dtype) == "boolean":
+        return values.astype("boolean"), np.zeros(len(values), dtype=bool)
+    text = values.astype("string").str.strip().str.lower()
+    out = pd.Series(pd.NA, index=values.index, dtype="boolean")
+    out[text.isin(_TRUE).fillna(False).to_numpy(dtype=bool)] = True
+    out[text.isin(_FALSE).fillna(False).to_numpy(dtype=bool)] = False
+    bad = (text.notna() & (text != "") & out.isna()).to_numpy(dtype=bool)
+    return out, bad
+
+
+def _strip_accents(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
+
+
+def _normalise_categories(
+    frame: gpd.GeoDataFrame,
+    column: str,
+    mapping: dict[str, str],
+    allowed: set[str],
+    capa: str,
+    ids: pd.Series,
+    problems: ProblemLog,
+    fix: str,
+) -> None:
+    """Map spelling variants of a categorical column to the canonical values, reporting what is unknown."""
+    if column not in frame.columns:
+        return
+    raw = frame[column]
+    present = raw.notna()
+    key = raw[present].astype(str).map(lambda v: _strip_accents(v.strip()).replace("_", " ").replace("-", " "))
+    canon = key.map(mapping)
+    frame[column] = pd.Series(None, index=frame.index, dtype=object)
+    frame.loc[canon.index, column] = canon.where(canon.notna(), raw[present]).to_numpy()
+    unknown = canon.isna() & ~raw[present].isin(allowed)
+    if unknown.any():
+        bad_idx = unknown[unknown].index
+        problems.add_many(
+            capa,
+            ids.loc[bad_idx],
+            [f"valor desconocido en '{column}': {v!r}" for v in raw.loc[bad_idx]],
+            "las reglas que lo usan dan 'sin dato' para estos elementos",
+            fix,
+        )
+
+
+def _repair_geometries(
+    frame: gpd.GeoDataFrame, spec: LayerSpec, ids: pd.Series, problems: ProblemLog
+) -> gpd.GeoDataFrame:
+    geoms = frame.geometry.to_numpy().copy()
+    missing = shapely.is_missing(geoms)
+    empty = ~missing & shapely.is_empty(geoms)
+    if missing.any() or empty.any():
+        bad = missing | empty
+        problems.add_many(
+            spec.name,
+            ids[bad],
+            np.where(missing[bad], "geometría nula", "geometría vacía"),
+            "se conserva el elemento sin geometría" + (" (estado: sin geometría)" if spec.name == "predios" else ""),
+            "dibuje la geometría del elemento en el archivo de origen",
+        )
+    present = ~(missing | empty)
+    types = shapely.get_type_id(geoms)
+    wrong = present & ~np.isin(types, _GEOM_TYPES[spec.geometry]) & (types != 7)
+    if wrong.any():
+        problems.add_many(
+            spec.name,
+            ids[wrong],
+            [f"tipo de geometría {t} en una capa de {_GEOM_WORDS[spec.geometry]}"
+             for t in shapely.get_type_id(geoms[wrong])],
+            "se descarta la geometría (el elemento queda sin geometría)",
+            f"la capa '{spec.name}' debe tener {_GEOM_WORDS[spec.geometry]}",
+        )
+        geoms[wrong] = None
+        present &= ~wrong
+    invalid = present & ~shapely.is_valid(geoms)
+    collections = present & (types == 7)
+    if invalid.any():
+        reasons = shapely.is_valid_reason(geoms[invalid])
+        if spec.geometry == "polygon":
+            # "structure" keeps the rings' meaning (shells minus holes) instead of re-tracing every line.
+            fixed = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
+        else:
+            fixed = shapely.make_valid(geoms[invalid])
+        geoms[invalid] = fixed
+        problems.add_many(
+            spec.name,
+            ids[invalid],
+            [f"geometría inválida ({r})" for r in reasons],
+            "reparada con make_valid",
+            "corrija la geometría en el archivo de origen",
+        )
+    # make_valid (or the source) may leave collections: keep only the parts of the layer's geometry type.
+    collections = present & (shapely.get_type_id(geoms) == 7)
+    if collections.any():
+        rows = np.flatnonzero(collections)
+        parts, index = shapely.get_parts(geoms[rows], return_index=True)
+        keep = np.isin(shapely.get_type_id(parts), _GEOM_TYPES[spec.geometry])
+        parts, index = parts[keep], index[keep]
+        builder = {"polygon": shapely.multipolygons, "line": shapely.multilinestrings, "point": shapely.multipoints}
+        rebuilt = np.full(len(rows), None, dtype=object)
+        if len(parts):
+            flat = shapely.get_parts(parts)
+            flat_index = np.repeat(index, shapely.get_num_geometries(parts))
+            built = builder[spec.geometry](flat, indices=flat_index)
+            rebuilt[np.unique(flat_index)] = built
+        geoms[rows] = rebuilt
+        empty_now = shapely.is_missing(rebuilt)
+        if empty_now.any():
+            problems.add_many(
+                spec.name, ids.to_numpy()[rows[empty_now]],
+                "la geometría no tiene partes del tipo de la capa", "se conserva sin geometría",
+                "corrija la geometría en el archivo de origen",
+            )
+    return frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs))
+
+
+def _fill_from_codes(
+    frame: gpd.GeoDataFrame,
+    capa: str,
+    targets: dict[str, str],
+    code_columns: tuple[str, ...],
+    ids: pd.Series,
+    problems: ProblemLog,
+    *,
+    pisos_col: str,
+    cos_pb_col: str,
+    cos_total_col: str,
+) -> None:
+    """Fill missing buildability columns from the zoning code (normativa §5)."""
+    numeric_targets = [c for c in targets if c != "forma_ocupacion"]
+    for col in targets:
+        if col not in frame.columns:
+            frame[col] = np.nan if col != "forma_ocupacion" else None
+    missing = frame[numeric_targets].isna().any(axis=1)
+    if not missing.any():
+        return
+    codes = pd.Series(None, index=frame.index, dtype=object)
+    for col in code_columns:
+        if col in frame.columns:
+            codes = codes.where(codes.notna(), frame[col].where(frame[col].astype("string").str.strip() != ""))
+    parsed = parse_zoning_codes(codes)
+    # The code is used only where it parses; codigo_pit only counts when it is a zoning code.
+    for col, parsed_col in targets.items():
+        before = frame[col].isna()
+        frame[col] = frame[col].where(~before, parsed[parsed_col])
+        filled = before & frame[col].notna()
+        if filled.any():
+            problems.add(
+                capa, "*", f"columna '{col}' vacía en {int(filled.sum())} elementos",
+                "completada desde el código de edificabilidad (normativa §5)",
+                f"informe '{col}' en la capa si el código no la describe",
+            )
+    # COS total = pisos × COS PB where only the total is missing.
+    total_missing = frame[cos_total_col].isna() & frame[pisos_col].notna() & frame[cos_pb_col].notna()
+    frame.loc[total_missing, cos_total_col] = frame.loc[total_missing, pisos_col] * frame.loc[total_missing, cos_pb_col]
+    still = frame[numeric_targets].isna().any(axis=1)
+    if still.any():
+        has_code = codes.notna() & still
+        no_code = ~codes.notna() & still
+        problems.add_many(
+            capa, ids[has_code],
+            [f"código de edificabilidad no reconocido: {c!r}" for c in codes[has_code]],
+            "edificabilidad sin dato para este polígono",
+            "use la forma A603-35 (forma, lote mínimo en centenas de m², pisos, COS PB) o informe las columnas",
+        )
+        problems.add_many(
+            capa, ids[no_code],
+            "sin datos de edificabilidad ni código", "edificabilidad sin dato para este polígono",
+            f"informe {', '.join(numeric_targets)} o codigo_edificabilidad",
+        )
+
+
+def _normalise_layer(
+    raw: gpd.GeoDataFrame,
+    src: _LayerSource,
+    spec: LayerSpec,
+    rules: Rules,
+    problems: ProblemLog,
+) -> gpd.GeoDataFrame | None:
+    """Canonical columns, TM-Quito, repaired geometries and coerced types for one layer."""
+    name = spec.name
+    mapping: dict[str, str] = {}
+    if src.preset:
+        mapping.update(preset_mapping(src.preset)[1])
+    mapping.update(src.columns)
+    frame, unmapped = apply_mapping(raw, mapping)
+    for entry in unmapped:
+        canonical = entry.split(" ← ")[0]
+        if canonical in spec.required and canonical not in frame.columns:
+            continue  # reported below as a missing required column
+        if canonical in spec.columns:
+            problems.add(name, "*", f"columna de origen no encontrada ({entry})", "la columna queda sin dato",
+                         "corrija el mapeo de columnas en quitogeo.toml")
+    frame = frame.reset_index(drop=True)
+    blocking = spec.needed_for_run
+    missing_required = [c for c in spec.required if c not in frame.columns]
+    if missing_required:
+        problems.add(
+            name, "*", f"falta la columna obligatoria {', '.join(missing_required)} (columnas: "
+            f"{', '.join(map(str, frame.columns[:20]))})",
+            "la capa no se puede usar" if blocking else "la capa se ignora",
+            "renombre la columna o declare el mapeo en quitogeo.toml (columns = { canonica = \"ORIGEN\" })",
+            bloqueante=blocking,
+        )
+        return None
+    # CRS: declared in the project, else the file's; never guessed.
+    declared = src.crs if src.crs is not None else frame.crs
+    try:
+        frame = to_tm_quito(frame, crs=declared)
+    except CRSError as exc:
+        problems.add(name, "*", f"{src.path.name}: {exc}", "la capa no se puede usar" if blocking else
+                     "la capa se ignora", "agregue el .prj o declare crs en quitogeo.toml", bloqueante=blocking)
+        return None
+    extent = check_extent(frame, declared_crs=declared)
+    if not extent.inside:
+        b = extent.bounds
+        problems.add(
+            name, "*",
+            f"coordenadas fuera del DMQ para el CRS declarado (límites TM-Quito {b[0]:.0f}, {b[1]:.0f}, "
+            f"{b[2]:.0f}, {b[3]:.0f})",
+            "no se corrige: los cruces espaciales con esta capa no serían válidos",
+            extent.hint, bloqueante=True,
+        )
+    # Text columns first (ids need them), with mojibake repair where the code page was wrong.
+    ids = _ids(frame, spec)
+    for col in frame.columns:
+        if col == frame.geometry.name or frame[col].dtype != object:
+            continue
+        bad = mojibake_mask(frame[col])
+        if bad.any():
+            original = frame.loc[bad, col].astype(str)
+            repaired = original.map(_undo_mojibake)
+            frame.loc[bad, col] = repaired
+            problems.add_many(
+                name, ids[bad], [f"texto con codificación incorrecta en '{col}': {o!r}" for o in original],
+                [f"se corrigió a {r!r}" for r in repaired],
+                "guarde el archivo en UTF-8 o declare su codificación en un .cpg",
+            )
+    if spec.id_column == "clave_catastral":
+        clave = frame["clave_catastral"]
+        if clave.dtype.kind in "iuf":
+            problems.add(
+                name, "*", "clave_catastral guardada como número: se pudieron perder ceros a la izquierda",
+                "convertida a texto", "guarde clave_catastral como texto en el archivo de origen",
+            )
+            as_int = clave.astype("Int64") if clave.dtype.kind == "f" else clave
+            frame["clave_catastral"] = as_int.astype("string").astype(object).where(clave.notna(), None)
+        frame["clave_catastral"] = frame["clave_catastral"].astype("string").str.strip().astype(object)
+        frame.loc[frame["clave_catastral"].isna(), "clave_catastral"] = None
+        empty = frame["clave_catastral"].isna() | (frame["clave_catastral"] == "")
+        if empty.any():
+            problems.add_many(name, ids[empty], "predio sin clave_catastral", "se conserva; se identifica por su fila",
+                              "informe la clave catastral del predio")
+        ids = _ids(frame, spec)
+    for col in spec.text:
+        if col in frame.columns and col != "clave_catastral":
+            values = frame[col]
+            if values.dtype.kind in "iuf":
+                as_text = values.astype("Int64").astype("string") if values.dtype.kind == "f" and (
+                    values.dropna() % 1 == 0).all() else values.astype("string")
+                frame[col] = as_text.astype(object).where(values.notna(), None)
+            elif values.dtype != object:
+                frame[col] = values.astype("string").astype(object).where(values.notna(), None)
+    for col in spec.numeric:
+        if col not in frame.columns:
+            continue
+        numbers, n_text, n_comma, bad = coerce_numbers(frame[col])
+        if n_text:
+            comma = f", {n_comma} con coma decimal" if n_comma else ""
+            problems.add(
+                name, "*", f"columna '{col}' con números guardados como texto ({n_text} valores{comma})",
+                "convertidos a número", f"guarde '{col}' como número en el archivo de origen",
+            )
+        if bad.any():
+            problems.add_many(
+                name, ids[bad], [f"valor no numérico en '{col}': {v!r}" for v in frame.loc[bad, col]],
+                "se deja sin dato", f"corrija '{col}' (un número, punto o coma decimal)",
+            )
+        frame[col] = numbers
+    for col in spec.boolean:
+        if col in frame.columns:
+            values, bad = _coerce_bool(frame[col])
+            if bad.any():
+                problems.add_many(
+                    name, ids[bad], [f"valor no booleano en '{col}': {v!r}" for v in frame.loc[bad, col]],
+                    "se deja sin dato", f"use sí/no o true/false en '{col}'",
+                )
+            frame[col] = values
+    frame = _repair_geometries(frame, spec, ids, problems)
+    _check_values(frame, spec, ids, rules, problems)
+    return frame
+
+
+def _undo_mojibake(text: str) -> str:
+    for codec in ("cp1252", "latin-1"):
+        try:
+            return text.encode(codec).decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            continue
+    return text
+
+
+_REGIMEN = {
+    "unipropiedad": "unipropiedad",
+    "propiedad individual": "unipropiedad",
+    "individual": "unipropiedad",
+    "propiedad horizontal": "propiedad_horizontal",
+    "horizontal": "propiedad_horizontal",
+    "ph": "propiedad_horizontal",
+}
+_CLASIFICACION = {"urbano": "urbano", "suelo urbano": "urbano", "su": "urbano", "rural": "rural",
+                  "suelo rural": "rural", "sr": "rural"}
+_SISTEMA = {"metro": "metro", "metro de quito": "metro", "cet": "cet", "brt": "cet", "trolebus": "cet",
+            "ecovia": "cet", "corredor": "cet"}
+_CATEGORIA = {"no mitigable": "no_mitigable", "nomitigable": "no_mitigable", "mitigable": "mitigable"}
+_TIPO = {"puae": "PUAE", "prioritario": "prioritario", "proyecto prioritario": "prioritario"}
+
+
+def _check_values(frame: gpd.GeoDataFrame, spec: LayerSpec, ids: pd.Series, rules: Rules,
+                  problems: ProblemLog) -> None:
+    """Domain checks and spelling normalisation of one layer's values."""
+    name = spec.name
+    if name == "predios":
+        _normalise_categories(frame, "regimen", _REGIMEN, {"unipropiedad", "propiedad_horizontal"}, name, ids,
+                              problems, "use 'unipropiedad' o 'propiedad_horizontal'")
+        _normalise_zonal(frame, "administracion_zonal", name, ids, rules, problems)
+    elif name in {"pugs", "puos"}:
+        codes = frame["uso_principal"]
+        uniques = codes.dropna().unique()
+        known = {u: rules.homologate_use(u) for u in uniques}
+        unknown = codes.notna() & codes.map(known).isna()
+        blank = codes.isna()
+        if (unknown | blank).any():
+            bad = unknown | blank
+            problems.add_many(
+                name, ids[bad],
+                [f"código de uso desconocido: {c!r}" if c is not None else "uso_principal vacío"
+                 for c in codes[bad]],
+                "sin categoría de uso: las reglas que dependen del uso dan 'sin dato'",
+                "use un código de [usos.homologacion] de las reglas o agréguelo allí",
+            )
+        _normalise_categories(frame, "clasificacion", _CLASIFICACION, {"urbano", "rural"}, name, ids, problems,
+                              "use 'urbano' o 'rural'")
+        if name == "pugs":
+            targets = {"lote_minimo": "lote_minimo", "pisos_basicos": "pisos", "cos_pb": "cos_pb",
+                       "cos_total_basico": "cos_total", "forma_ocupacion": "forma_ocupacion"}
+            _fill_from_codes(frame, name, targets, ("codigo_edificabilidad", "codigo_pit"), ids, problems,
+                             pisos_col="pisos_basicos", cos_pb_col="cos_pb", cos_total_col="cos_total_basico")
+        else:
+            targets = {"lote_minimo": "lote_minimo", "pisos": "pisos", "cos_pb": "cos_pb",
+                       "cos_total": "cos_total", "forma_ocupacion": "forma_ocupacion"}
+            _fill_from_codes(frame, name, targets, ("codigo_edificabilidad",), ids, problems,
+                             pisos_col="pisos", cos_pb_col="cos_pb", cos_total_col="cos_total")
+    elif name == "aiva":
+        value = frame["valor_m2"]
+        bad = ~(value > 0)
+        if bad.any():
+            problems.add_many(
+                name, ids[bad],
+                [f"valor AIVA no positivo o vacío: {v}" for v in value[bad]],
+                "la zona AIVA no se usa para β", "informe el valor $/m² vigente de la zona (> 0)",
+            )
+    elif name == "vias":
+        width = frame["ancho_m"]
+        bad = ~(width > 0)
+        if bad.any():
+            problems.add_many(name, ids[bad], [f"ancho de vía no positivo o vacío: {v}" for v in width[bad]],
+                              "la vía no cuenta para el frente", "informe el ancho total con aceras (m)")
+    elif name in {"estaciones", "areas_influencia"}:
+        _normalise_categories(frame, "sistema", _SISTEMA, {"metro", "cet"}, name, ids, problems,
+                              "use 'metro' o 'cet'")
+    elif name == "riesgo":
+        _normalise_categories(frame, "categoria", _CATEGORIA, {"no_mitigable", "mitigable"}, name, ids, problems,
+                              "use 'no_mitigable' o 'mitigable'")
+    elif name == "proyectos_especiales":
+        _normalise_categories(frame, "tipo", _TIPO, {"PUAE", "prioritario"}, name, ids, problems,
+                              "use 'PUAE' o 'prioritario'")
+    elif name == "administraciones_zonales":
+        _normalise_zonal(frame, "nombre", name, ids, rules, problems)
+
+
+def _normalise_zonal(frame: gpd.GeoDataFrame, column: str, capa: str, ids: pd.Series, rules: Rules,
+                     problems: ProblemLog) -> None:
+    """Spell administración zonal names as the rules' IR table does ("Manuela Saenz" → "Manuela Sáenz")."""
+    if column not in frame.columns:
+        return
+    table = rules["ir"]["por_administracion_zonal"]
+    index = {_strip_accents(k): k for k in table}
+    values = frame[column]
+    uniques = values.dropna().unique()
+    mapped = {u: index.get(_strip_accents(str(u).strip())) for u in uniques}
+    changed = {u: m for u, m in mapped.items() if m is not None and m != u}
+    if changed:
+        frame[column] = values.map(lambda v: changed.get(v, v))
+        for old, new in changed.items():
+            problems.add(capa, "*", f"'{column}' escrito {old!r}", f"se usa {new!r} (tabla IR de las reglas)",
+                         "escriba el nombre como en las reglas")
+    unknown = values.notna() & values.map(mapped).isna()
+    if unknown.any():
+        problems.add_many(
+            capa, ids[unknown], [f"administración zonal desconocida: {v!r}" for v in values[unknown]],
+            "sin IR para estos elementos", "use un nombre de [ir.por_administracion_zonal] de las reglas",
+        )
+
+
+def _check_raster(name: str, path: Path, declared: Any, problems: ProblemLog) -> bool:
+    import rasterio
+
+    if not path.exists():
+        problems.add(name, "*", f"ráster no encontrado: {path}", "se ignora", "corrija la ruta en quitogeo.toml")
+        return False
+    try:
+        with rasterio.open(path) as ds:
+            has_crs = ds.crs is not None
+    except Exception as exc:  # rasterio.errors.RasterioIOError and GDAL errors alike
+        problems.add(name, "*", f"ráster ilegible {path.name}: {exc}", "se ignora", "revise el archivo")
+        return False
+    if not has_crs and declared is None:
+        problems.add(name, "*", f"ráster {path.name} sin sistema de coordenadas", "se ignora",
+                     "declare crs en [rasters] de quitogeo.toml")
+        return False
+    return True
+
+
+def read_project(source: str | Path | None = None, *, rules: Rules | str | Path | None = None) -> Project:
+    """Read a project (GeoPackage, folder of layer files, or ``quitogeo.toml``) into canonical layers.
+
+    Parameters
+    ----------
+    source : str or Path, optional
+        The project; None reads the embedded sample (:func:`sample_project_path`).
+    rules : Rules, str or Path, optional
+        Rules used for the checks that depend on them (use-code homologation, administración zonal names);
+        the packaged rules when None.
+
+    Returns
+    -------
+    Project
+        Layers in TM-Quito with canonical columns, the rasters, the problems table and the input hashes.
+        Data problems never raise: they are rows of ``problems`` (``bloqueante`` True when a run cannot
+        proceed).
+
+    Raises
+    ------
+    ProjectNotFoundError
+        When ``source`` does not exist, cannot be opened, or holds none of the contract's layers.
+    LayerError
+        When a ``quitogeo.toml`` is malformed (unknown layer, preset or key).
+    """
+    if source is None:
+        path = sample_project_path()
+        if not path.exists():
+            raise ProjectNotFoundError(
+                f"no existe el proyecto de muestra {path}; genérelo con "
+                f"'quitogeo sample --lotes 4000 --seed 2024 --out {path}'"
+            )
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise ProjectNotFoundError(
+                f"no existe el proyecto {path}; indique un GeoPackage, una carpeta de capas o un quitogeo.toml"
+            )
+    the_rules = _load_rules(rules)
+    problems = ProblemLog()
+    sources, raster_sources = _resolve(path, problems)
+    if not sources and not raster_sources:
+        raise ProjectNotFoundError(
+            f"{path} no contiene ninguna capa del contrato (predios, pugs, aiva, …); vea layers.md o genere un "
+            "proyecto de ejemplo con 'quitogeo sample --out muestra.gpkg'"
+        )
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    hashes: dict[str, str] = {}
+    for src in sources:
+        spec = LAYER_SPECS[src.name]
+        try:
+            raw = _read_source(src, problems)
+        except Exception as exc:  # any reader failure is a reported problem: validation must not crash
+            problems.add(src.name, "*", f"no se pudo leer {src.path.name}"
+                         f"{':' + src.layer if src.layer else ''}: {exc}",
+                         "la capa no se usa", "revise el archivo o la ruta en quitogeo.toml",
+                         bloqueante=spec.needed_for_run)
+            continue
+        hashes[src.name] = _layer_hash(raw)
+        frame = _normalise_layer(raw, src, spec, the_rules, problems)
+        if frame is not None:
+            layers[src.name] = frame
+    for name in LAYER_SPECS:
+        if LAYER_SPECS[name].needed_for_run and name not in layers and not any(s.name == name for s in sources):
+            problems.add(name, "*", f"falta la capa obligatoria '{name}'", "no se puede ejecutar",
+                         f"agregue la capa '{name}' al proyecto (layers.md)", bloqueante=True)
+    rasters: dict[str, Path] = {}
+    for name, (rpath, declared) in raster_sources.items():
+        if _check_raster(name, rpath, declared, problems):
+            rasters[name] = rpath
+    from quitogeo.io.checks import check_layers  # after the layers exist; checks import nothing from here
+
+    problems.extend(check_layers(layers, rules=the_rules))
+    return Project(layers=layers, rasters=rasters, problems=problems.frame(), source=str(path), hashes=hashes)
+
+
+__all__ = ["PROJECT_FILE", "SAMPLE_FILE", "Project", "coerce_numbers", "read_project", "sample_project_path"]

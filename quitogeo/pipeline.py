@@ -1,0 +1,588 @@
+"""The run: project → joins → eligibility → scenario → COD → :class:`RunResult`.
+
+Each stage is a function a notebook can call on its own; every one takes the lots (the whole project or one
+chunk), a :class:`Context` prepared once per run (the other layers, the road network, the rules and the
+scenario) and a :class:`~quitogeo.spatial.LotIndex` built for those lots, and returns a DataFrame aligned to the
+lots' index. :func:`process_lots` chains them for one chunk; :func:`run` reads the project, prepares the context,
+processes the lots, checks that every input lot is in the output exactly once and assembles the result tables.
+
+>>> import quitogeo
+>>> result = quitogeo.run()                      # doctest: +SKIP
+>>> result.predios[["clave_catastral", "elegible_zuae", "motivos", "cod"]].head()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from quitogeo import ambitos as _ambitos  # optional PUOS → PUGS stages (issue 6)
+from quitogeo._version import __version__
+from quitogeo.eligibility import CONDITIONS, evaluate, use_categories
+from quitogeo.errors import DataIntegrityError, QuitogeoError
+from quitogeo.rules import Rules, load_rules
+from quitogeo.scenarios import area_excedente
+from quitogeo.spatial import LotIndex
+from quitogeo.spatial.frontage import RoadNetwork, empty_frontage, join_frontage, road_network
+from quitogeo.spatial.influence import join_influence
+from quitogeo.spatial.joins import PIT_COLUMNS, join_aiva, join_membership, join_pit
+
+log = logging.getLogger("quitogeo.pipeline")
+
+#: Layers a run needs (layers.md); the others are optional.
+REQUIRED_LAYERS: tuple[str, ...] = ("predios", "pugs", "aiva")
+
+#: Columns layers.md requires in ``predios_resultado``, in this order (extras follow).
+OUTPUT_COLUMNS: tuple[str, ...] = (
+    "clave_catastral", "area_m2", "area_fuente", "codigo_pit", "uso_principal", "aiva_valor", "en_zuae",
+    "influencia", "influencia_fuente", "n_vias_frente", "min_ancho_frente_m", "frente_sin_continuidad",
+    "riesgo_no_mitigable", "en_plan_especial", "elegible_zuae", "elegible_cos_pb", "elegible_ecoeficiencia",
+    "pisos_adicionales_max", "motivos", "ae_m2", "ic", "beta", "cod", "estado",
+)
+
+#: Extra columns, in this order, after :data:`OUTPUT_COLUMNS`.
+EXTRA_COLUMNS: tuple[str, ...] = (
+    "escenario", "administracion_zonal", "parroquia", "pit_fraccion", "n_pit", "uso_categoria", *PIT_COLUMNS,
+    "aiva_codigos", "n_aiva", "zuae_codigo", "plan_especial", "en_proyecto_especial", "proyecto_especial",
+    "riesgo_categoria", "riesgo_ids", "en_influencia_metro", "en_influencia_cet", "estacion_cercana",
+    "estacion_sistema", "distancia_estacion_m", "vias_frente_ids", "vias_frente_nombres", "vias_frente_anchos",
+    "via_mas_angosta", "vias_sin_continuidad",
+    *(c for conds in CONDITIONS.values() for c in conds),
+    "pisos_adicionales_zuae", "motivos_zuae", "motivos_cos_pb", "motivos_eco",
+    "alfa", "vc", "fu", "vs", "beta_fila", "beta_columna", "cod_centavos",
+)
+
+#: Internal helper columns dropped from the output.
+_INTERNAL = ("ancho_desconocido", "ae_problema")
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every chunk of lots needs, prepared once per run.
+
+    Attributes
+    ----------
+    rules : Rules
+        The rules in force.
+    escenario : dict
+        The priced scenario (:meth:`Rules.scenario`).
+    layers : dict of str to GeoDataFrame
+        The project's layers other than ``predios`` (absent layers are simply not keys).
+    red : RoadNetwork or None
+        The prepared ``vias`` layer (None when absent).
+    """
+
+    rules: Rules
+    escenario: dict[str, Any]
+    layers: dict[str, gpd.GeoDataFrame]
+    red: RoadNetwork | None
+
+    @property
+    def missing(self) -> list[str]:
+        """Optional layers the project does not have."""
+        optional = ("zuae", "vias", "estaciones", "areas_influencia", "riesgo", "planes_especiales",
+                    "administraciones_zonales", "proyectos_especiales")
+        return [name for name in optional if name not in self.layers]
+
+
+@dataclass
+class RunResult:
+    """The four tables of a run (layers.md, "Outputs of a run").
+
+    Attributes
+    ----------
+    predios : GeoDataFrame
+        ``predios_resultado``: one row per input lot, in input order.
+    resumen : DataFrame
+        Potential recaudación by administración zonal, parroquia and AIVA band (:func:`quitogeo.summary.resumen`).
+    problemas : DataFrame
+        Data problems: those found reading the project plus those found during the run.
+    metadatos : DataFrame
+        ``clave``/``valor`` pairs: run time, version, rules identity, parameters, input hashes.
+    tiempos : dict of str to float
+        Seconds per stage of this run (empty for results read from a file).
+    project : Project, optional
+        The project the run read (not written to the results; the map uses its context layers).
+    """
+
+    predios: gpd.GeoDataFrame
+    resumen: pd.DataFrame
+    problemas: pd.DataFrame
+    metadatos: pd.DataFrame
+    tiempos: dict[str, float] = field(default_factory=dict)
+    project: Any = field(default=None, repr=False, compare=False)
+
+    def meta(self) -> dict[str, str]:
+        """:attr:`metadatos` as a dict."""
+        return dict(zip(self.metadatos["clave"].astype(str), self.metadatos["valor"].astype(str), strict=True))
+
+
+# --------------------------------------------------------------------------------------------------- stages
+
+
+def prepare(layers: dict[str, gpd.GeoDataFrame], *, rules: Rules, escenario: str | None = None) -> Context:
+    """Prepare the non-lot layers once: choose the scenario and build the road network.
+
+    Parameters
+    ----------
+    layers : dict of str to GeoDataFrame
+        The project's layers (``predios`` is ignored here).
+    rules : Rules
+        The rules in force.
+    escenario : str, optional
+        Scenario name (the rules' default when None).
+
+    Returns
+    -------
+    Context
+    """
+    missing = [name for name in REQUIRED_LAYERS if name not in layers]
+    if missing:
+        from quitogeo.errors import LayerError
+
+        raise LayerError(
+            f"el proyecto no tiene la(s) capa(s) {', '.join(missing)}, necesarias para una corrida "
+            "(layers.md); agréguelas al proyecto",
+            layer=missing[0],
+        )
+    sc = rules.scenario(escenario)
+    others = {k: v for k, v in layers.items() if k != "predios"}
+    vias = others.get("vias")
+    red = road_network(vias, rules=rules) if vias is not None else None
+    return Context(rules=rules, escenario=sc, layers=others, red=red)
+
+
+def stage_predio(lots: gpd.GeoDataFrame, ctx: Context, index: LotIndex) -> pd.DataFrame:
+    """Lot attributes: ``clave_catastral``, ``area_m2`` (deed area when given and > 0, else geometric),
+    ``area_fuente`` and ``parroquia``.
+    """
+    out = pd.DataFrame(index=lots.index)
+    out["clave_catastral"] = lots["clave_catastral"].astype(str).to_numpy(dtype=object)
+    deed = (pd.to_numeric(lots["area_escritura"], errors="coerce").to_numpy(dtype=np.float64)
+            if "area_escritura" in lots.columns else np.full(len(lots), np.nan))
+    use_deed = np.isfinite(deed) & (deed > 0)
+    out["area_m2"] = np.where(use_deed, deed, index.area)
+    out["area_fuente"] = np.where(use_deed, "escritura", np.where(np.isfinite(index.area), "geometria", None))
+    out["parroquia"] = lots["parroquia"].to_numpy(dtype=object) if "parroquia" in lots.columns else None
+    return out
+
+
+def stage_pit(lots: gpd.GeoDataFrame, ctx: Context, index: LotIndex) -> pd.DataFrame:
+    """PIT by largest overlap (:func:`quitogeo.spatial.joins.join_pit`) plus the homologated use category."""
+    out = join_pit(lots, ctx.layers["pugs"], rules=ctx.rules, index=index)
+    out["uso_categoria"] = use_categories(out["uso_principal"], rules=ctx.rules)
+    return out
+
+
+def stage_aiva(lots: gpd.GeoDataFrame, ctx: Context, index: LotIndex) -> pd.DataFrame:
+    """Highest registered AIVA (:func:`quitogeo.spatial.joins.join_aiva`)."""
+    return join_aiva(lots, ctx.layers["aiva"], rules=ctx.rules, index=index)
+
+
+def stage_zonas(lots: gpd.GeoDataFrame, ctx: Context, index: LotIndex) -> pd.DataFrame:
+    """ZUAE, plans, special projects, risk and administración zonal (:func:`~quitogeo.spatial.joins.join_membership`)."""
+    return join_membership(lots, ctx.layers, rules=ctx.rules, index=index)
+
+
+def stage_influencia(lots: gpd.GeoDataFrame, ctx: Context, index: LotIndex) -> pd.DataFrame:
+    """Metro/CET influence and nearest station (:func:`quitogeo.spatial.influence.join_influence`)."""
+    return join_influence(lots, estaciones=ctx.layers.get("estaciones"),
+                          areas_influencia=ctx.layers.get("areas_influencia"), rules=ctx.rules, index=index)
+
+
+def stage_frente(lots: gpd.GeoDataFrame, ctx: Context, index: LotIndex) -> pd.DataFrame:
+    """Fronting roads and continuity (:func:`quitogeo.spatial.frontage.join_frontage`)."""
+    if ctx.red is None:
+        return empty_frontage(lots)
+    return join_frontage(lots, ctx.red, rules=ctx.rules, index=index)
+
+
+def stage_elegibilidad(joined: pd.DataFrame, ctx: Context) -> pd.DataFrame:
+    """Conditions, ``elegible_*``, ``pisos_adicionales_*`` and ``motivos`` (:func:`quitogeo.eligibility.evaluate`)."""
+    return evaluate(joined, rules=ctx.rules, escenario=ctx.escenario, missing=ctx.missing)
+
+
+def stage_escenario(joined: pd.DataFrame, ctx: Context) -> pd.DataFrame:
+    """Ae of the scenario (:func:`quitogeo.scenarios.area_excedente`)."""
+    return area_excedente(joined, rules=ctx.rules, escenario=ctx.escenario)
+
+
+def stage_cod(joined: pd.DataFrame, ctx: Context) -> pd.DataFrame:
+    """COD of the ``edificabilidad`` ámbito through the calc core's vectorised :func:`quitogeo.calc.cod_frame`.
+
+    α is the rules' ``valor_suelo.alfa``; Vc the cost of ``valor_suelo.estructura_predeterminada``; Fu comes from
+    the lot's use category (``usos.categorias.<cat>.fu`` → ``valor_suelo.fu``). Lots lacking Ae, area, AIVA or a
+    known use get a null COD and their reason in ``estado`` (``ok`` otherwise).
+    """
+    from quitogeo.calc import cod_frame
+
+    rules = ctx.rules
+    n = len(joined)
+    vs_rules = rules["valor_suelo"]
+    cats = rules["usos"]["categorias"]
+    fu_by_cat = {cat: float(vs_rules["fu"][spec["fu"]]) for cat, spec in cats.items()}
+    fu = joined["uso_categoria"].map(fu_by_cat).astype("float64").to_numpy()
+    alfa = np.full(n, float(rules.alfa))
+    vc = np.full(n, float(vs_rules["vc"][vs_rules["estructura_predeterminada"]]))
+    ae = joined["ae_m2"].to_numpy(dtype=np.float64)
+    area = joined["area_m2"].to_numpy(dtype=np.float64)
+    aiva = joined["aiva_valor"].to_numpy(dtype=np.float64)
+
+    problems: list[np.ndarray] = []
+
+    def reason(mask: np.ndarray, text: str | np.ndarray) -> None:
+        problems.append(np.where(mask, text, "").astype(object))
+
+    reason(~np.isfinite(area) & (joined["area_fuente"].isna().to_numpy()), "sin geometría ni área de escritura")
+    reason(joined["codigo_pit"].isna().to_numpy(), "sin PIT")
+    reason(~np.isfinite(aiva), "sin AIVA registrada")
+    uso = joined["uso_principal"]
+    unknown_use = uso.notna().to_numpy() & joined["uso_categoria"].isna().to_numpy()
+    reason(unknown_use, ("uso desconocido (" + uso.fillna("").astype(str).to_numpy(dtype=object) + ")").astype(object))
+    ae_prob = joined["ae_problema"].to_numpy(dtype=object)
+    reason(~pd.isna(ae_prob) & joined["codigo_pit"].notna().to_numpy(),
+           np.where(pd.isna(ae_prob), "", ae_prob).astype(object))
+    estado = np.full(n, "", dtype=object)
+    for part in problems:
+        both = (estado != "") & (part != "")
+        estado = np.where(both, estado + "; " + part, np.where(estado == "", part, estado)).astype(object)
+    ok = (estado == "") & np.isfinite(ae) & np.isfinite(area) & (area > 0) & np.isfinite(aiva) & np.isfinite(fu)
+    estado = np.where(estado == "", np.where(ok, "ok", "sin datos para el COD"), estado).astype(object)
+
+    ic = np.full(n, np.nan)
+    beta = np.full(n, np.nan)
+    vs = np.full(n, np.nan)
+    cents = np.zeros(n, dtype=np.int64)
+    fila = np.zeros(n, dtype=np.int64)
+    columna = np.zeros(n, dtype=np.int64)
+    priced = np.zeros(n, dtype=bool)
+    if ok.any():
+        nan = np.full(int(ok.sum()), np.nan)
+        calc_in = pd.DataFrame(
+            {
+                "alfa": alfa[ok], "vc": vc[ok], "fu": fu[ok], "ae": ae[ok], "area_terreno": area[ok],
+                "aiva": aiva[ok], "ir": nan, "auv": nan, "vsa": nan, "vs_c": nan, "vis": nan,
+                "area_util_proyecto": nan,
+            },
+            index=joined.index[ok],
+        )
+        res = cod_frame(calc_in, ambito="edificabilidad", rules=rules)
+        pos = np.flatnonzero(ok)
+        valid = res["valido"].to_numpy(dtype=bool)
+        if (~valid).any():
+            # the calc core refused these rows (e.g. a value out of range): say why, the COD stays null
+            motivo = res["motivo_calc"].astype(str).to_numpy(dtype=object)
+            estado[pos[~valid]] = ("COD no calculable: " + motivo[~valid]).astype(object)
+        vpos = pos[valid]
+        priced[vpos] = True
+        ic[vpos] = res["ic"].to_numpy(dtype=np.float64)[valid]
+        beta[vpos] = res["beta"].to_numpy(dtype=np.float64)[valid]
+        vs[vpos] = res["vs"].to_numpy(dtype=np.float64)[valid]
+        cents[vpos] = res["cod_centavos"].to_numpy(dtype=np.int64, na_value=0)[valid]
+        fila[vpos] = res["beta_fila"].to_numpy(dtype=np.int64, na_value=0)[valid]
+        columna[vpos] = res["beta_columna"].to_numpy(dtype=np.int64, na_value=0)[valid]
+
+    out = pd.DataFrame(index=joined.index)
+    out["alfa"] = np.where(priced, alfa, np.nan)
+    out["vc"] = np.where(priced, vc, np.nan)
+    out["fu"] = np.where(priced, fu, np.nan)
+    out["ic"] = ic
+    out["beta"] = beta
+    out["vs"] = vs
+    # COD in USD with two decimals from the exact cents (cents / 100 is the nearest double to it)
+    out["cod"] = np.where(priced, cents / 100.0, np.nan)
+    out["beta_fila"] = pd.arrays.IntegerArray(fila, ~priced)
+    out["beta_columna"] = pd.arrays.IntegerArray(columna, ~priced)
+    out["cod_centavos"] = pd.arrays.IntegerArray(cents, ~priced)
+    out["estado"] = estado
+    return out
+
+
+#: Spatial stages, in order: name → function(lots, ctx, index).
+SPATIAL_STAGES: dict[str, Callable[[gpd.GeoDataFrame, Context, LotIndex], pd.DataFrame]] = {
+    "predio": stage_predio,
+    "pit": stage_pit,
+    "aiva": stage_aiva,
+    "zonas": stage_zonas,
+    "influencia": stage_influencia,
+    "frente": stage_frente,
+    # ámbitos PUOS → PUGS (quitogeo.ambitos, issue 6): no columns unless the project has a `puos` layer
+    "puos": _ambitos.stage_puos,
+}
+
+#: Attribute stages, in order, each fed the columns produced so far: name → function(joined, ctx).
+TABLE_STAGES: dict[str, Callable[[pd.DataFrame, Context], pd.DataFrame]] = {
+    "elegibilidad": stage_elegibilidad,
+    "escenario": stage_escenario,
+    "cod": stage_cod,
+    # ámbitos PUOS → PUGS (quitogeo.ambitos, issue 6): no columns unless the project has a `puos` layer
+    "ambitos": _ambitos.stage_ambitos,
+}
+
+
+def process_lots(
+    lots: gpd.GeoDataFrame,
+    ctx: Context,
+    *,
+    progress: bool = False,
+    timings: dict[str, float] | None = None,
+) -> pd.DataFrame:
+    """Run every stage on ``lots`` (a whole project or one chunk) and return the per-lot columns.
+
+    Parameters
+    ----------
+    lots : GeoDataFrame
+        Lots in TM-Quito with ``clave_catastral``.
+    ctx : Context
+        From :func:`prepare`.
+    progress : bool, optional
+        Show a tqdm bar over the stages.
+    timings : dict, optional
+        Filled with the seconds spent per stage (added to existing values, so chunks accumulate).
+
+    Returns
+    -------
+    DataFrame
+        Aligned to ``lots.index``, without geometry.
+    """
+    names = ["indice", *SPATIAL_STAGES, *TABLE_STAGES]
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(names), desc="quitogeo run", unit="etapa")
+
+    def tick(name: str, t0: float) -> None:
+        if timings is not None:
+            timings[name] = timings.get(name, 0.0) + time.perf_counter() - t0
+        if bar is not None:
+            bar.set_postfix_str(name)
+            bar.update(1)
+
+    t0 = time.perf_counter()
+    index = LotIndex.from_lots(lots)
+    tick("indice", t0)
+    parts: list[pd.DataFrame] = []
+    for name, func in SPATIAL_STAGES.items():
+        t0 = time.perf_counter()
+        parts.append(func(lots, ctx, index))
+        tick(name, t0)
+    joined = pd.concat(parts, axis=1)
+    for name, tfunc in TABLE_STAGES.items():
+        t0 = time.perf_counter()
+        joined = pd.concat([joined, tfunc(joined, ctx)], axis=1)
+        tick(name, t0)
+    if bar is not None:
+        bar.close()
+    joined["escenario"] = ctx.escenario["nombre"]
+    return joined
+
+
+# ------------------------------------------------------------------------------------------------- assembly
+
+
+def _order_columns(frame: pd.DataFrame) -> list[str]:
+    first = [c for c in (*OUTPUT_COLUMNS, *EXTRA_COLUMNS) if c in frame.columns]
+    rest = [c for c in frame.columns if c not in first and c not in _INTERNAL and c != "geometry"]
+    return first + rest
+
+
+def check_integrity(lots: gpd.GeoDataFrame, result: pd.DataFrame) -> None:
+    """Every input lot exactly once, in input order, with its clave catastral.
+
+    Raises
+    ------
+    DataIntegrityError
+        Naming how many lots were lost or duplicated.
+    """
+    if len(result) != len(lots) or not result.index.equals(lots.index):
+        raise DataIntegrityError(
+            f"predios_resultado tiene {len(result)} filas para {len(lots)} predios de entrada: se perderían o "
+            "duplicarían predios; no se escribe nada (informe este error)"
+        )
+    claves = lots["clave_catastral"].astype(str).to_numpy()
+    if not np.array_equal(result["clave_catastral"].astype(str).to_numpy(), claves):
+        raise DataIntegrityError(
+            "predios_resultado no conserva las claves catastrales de entrada en su orden; no se escribe nada"
+        )
+
+
+def run_problems(predios: pd.DataFrame) -> pd.DataFrame:
+    """Problems found during the run: one row per lot whose ``estado`` is not ``ok``."""
+    bad = predios["estado"] != "ok"
+    sub = predios.loc[bad]
+    return pd.DataFrame(
+        {
+            "capa": "predios",
+            "id": sub["clave_catastral"].astype(str).to_numpy(dtype=object),
+            "problema": sub["estado"].to_numpy(dtype=object),
+            "accion": "COD no calculado (nulo); el predio se conserva en predios_resultado con su estado",
+            "correccion": "complete el dato que falta (PIT, AIVA, uso, edificabilidad o geometría) y vuelva a correr",
+            "bloqueante": False,
+        }
+    )
+
+
+def _metadatos(
+    *, rules: Rules, ctx: Context, project: Any, started: datetime, seconds: float, n: int, backend: str,
+    timings: dict[str, float],
+) -> pd.DataFrame:
+    params = {
+        "escenario": ctx.escenario,
+        "alfa": rules.alfa,
+        "estructura": rules["valor_suelo"]["estructura_predeterminada"],
+        "vc": rules["valor_suelo"]["vc"][rules["valor_suelo"]["estructura_predeterminada"]],
+        "umbrales": rules["umbrales"],
+        "tolerancias": rules["tolerancias"],
+        "influencia": rules["influencia"],
+    }
+    rows: list[tuple[str, str]] = [
+        ("fecha_ejecucion", started.isoformat(timespec="seconds")),
+        ("duracion_s", f"{seconds:.3f}"),
+        ("quitogeo_version", __version__),
+        *((k, str(v)) for k, v in rules.metadata().items()),
+        ("escenario", str(ctx.escenario["nombre"])),
+        ("escenario_tipo", str(ctx.escenario["tipo"])),
+        ("parametros", json.dumps(params, ensure_ascii=False, sort_keys=True, default=str)),
+        ("proyecto", str(getattr(project, "source", ""))),
+        ("n_predios", str(n)),
+        ("backend", backend),
+        ("capas_ausentes", ", ".join(ctx.missing)),
+        ("tiempos_s", json.dumps({k: round(v, 3) for k, v in timings.items()})),
+    ]
+    for layer, digest in sorted(getattr(project, "hashes", {}).items()):
+        rows.append((f"sha256_{layer}", str(digest)))
+    if not rules.verificado:
+        rows.append(("nota", "reglas con verificado = false: valores PARAM ilustrativos, no oficiales"))
+    return pd.DataFrame(rows, columns=["clave", "valor"])
+
+
+def _load_project(project: Any, rules: Rules) -> Any:
+    if project is None or isinstance(project, (str, Path)):
+        from quitogeo.io import read_project
+
+        return read_project(project, rules=rules)
+    if not hasattr(project, "layers"):
+        raise QuitogeoError(
+            f"run() espera un Project, una ruta o None (proyecto de muestra); recibió {type(project).__name__}"
+        )
+    return project
+
+
+def _refuse_blocking(project: Any) -> None:
+    problems = getattr(project, "problems", None)
+    if problems is None or not len(problems) or "bloqueante" not in problems.columns:
+        return
+    blocking = problems[problems["bloqueante"].astype(bool)]
+    if len(blocking):
+        from quitogeo.errors import LayerError
+
+        first = "; ".join(f"{r.capa} [{r.id}]: {r.problema}" for r in blocking.head(3).itertuples())
+        raise LayerError(
+            f"el proyecto {getattr(project, 'source', '')} tiene {len(blocking)} problema(s) que impiden la "
+            f"corrida: {first}. Ejecute 'quitogeo validate' para ver todos y cómo corregirlos",
+            layer=str(blocking["capa"].iloc[0]),
+        )
+
+
+def run(
+    project: Any = None,
+    *,
+    rules: Rules | str | Path | None = None,
+    escenario: str | None = None,
+    backend: str = "local",
+    progress: bool = False,
+) -> RunResult:
+    """Run the whole pipeline on a project.
+
+    Parameters
+    ----------
+    project : Project, str, Path or None
+        A :class:`quitogeo.io.Project`, a path :func:`quitogeo.io.read_project` accepts, or None for the embedded
+        sample project.
+    rules : Rules, str or Path, optional
+        Rules (or a rules file); the packaged default when None.
+    escenario : str, optional
+        Scenario of the rules' ``[escenarios]`` (its ``predeterminado`` when None).
+    backend : str, optional
+        ``"local"`` (this process) or ``"dask"`` (:mod:`quitogeo.backends.dask`, when installed).
+    progress : bool, optional
+        Show a progress bar per stage.
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    DataIntegrityError
+        When a lot would be lost or duplicated.
+    """
+    started = datetime.now(timezone.utc)
+    t_start = time.perf_counter()
+    if not isinstance(rules, Rules):
+        rules = load_rules(rules)
+    proj = _load_project(project, rules)
+    _refuse_blocking(proj)
+    timings: dict[str, float] = {"lectura": time.perf_counter() - t_start}
+    t0 = time.perf_counter()
+    ctx = prepare(proj.layers, rules=rules, escenario=escenario)
+    timings["preparacion"] = time.perf_counter() - t0
+    lots: gpd.GeoDataFrame = proj.layers["predios"]
+    if backend == "local":
+        joined = process_lots(lots, ctx, progress=progress, timings=timings)
+    elif backend == "dask":
+        try:
+            from quitogeo.backends import dask as dask_backend
+        except ImportError as exc:
+            raise QuitogeoError(
+                "el backend 'dask' no está disponible en esta instalación; use backend='local'"
+            ) from exc
+        joined = dask_backend.process(lots, ctx, progress=progress, timings=timings)
+    else:
+        raise QuitogeoError(f"backend {backend!r} desconocido; use 'local' o 'dask'")
+    check_integrity(lots, joined)
+    predios = gpd.GeoDataFrame(joined[_order_columns(joined)], geometry=lots.geometry.array, crs=lots.crs)
+    from quitogeo.summary import resumen
+
+    t0 = time.perf_counter()
+    res = resumen(predios, rules=rules)
+    timings["resumen"] = time.perf_counter() - t0
+    base = getattr(proj, "problems", None)
+    problem_cols = ["capa", "id", "problema", "accion", "correccion", "bloqueante"]
+    frames = [f for f in (base, run_problems(predios)) if f is not None and len(f)]
+    problemas = (pd.concat([f[problem_cols] for f in frames], ignore_index=True) if frames
+                 else pd.DataFrame({c: pd.Series(dtype=object) for c in problem_cols}))
+    problemas["bloqueante"] = problemas["bloqueante"].astype(bool)
+    seconds = time.perf_counter() - t_start
+    meta = _metadatos(rules=rules, ctx=ctx, project=proj, started=started, seconds=seconds, n=len(predios),
+                      backend=backend, timings=timings)
+    log.info("corrida: %d predios en %.2f s", len(predios), seconds)
+    return RunResult(predios=predios, resumen=res, problemas=problemas, metadatos=meta, tiempos=timings,
+                     project=proj)
+
+
+__all__ = [
+    "EXTRA_COLUMNS",
+    "OUTPUT_COLUMNS",
+    "REQUIRED_LAYERS",
+    "SPATIAL_STAGES",
+    "TABLE_STAGES",
+    "Context",
+    "RunResult",
+    "check_integrity",
+    "prepare",
+    "process_lots",
+    "run",
+    "run_problems",
+]

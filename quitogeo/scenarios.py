@@ -1,0 +1,89 @@
+"""Scenarios: which extra buildability a run prices (Ae, área útil excedente, normativa §2).
+
+A scenario is a table of the rules file's ``[escenarios]`` chosen with ``--escenario``:
+
+- ``pugs_maxima``: Ae = (COS total máximo − COS total básico)/100 × área; when the PIT lacks the COS totals,
+  Ae = (pisos máximos − pisos básicos) × COS PB/100 × área (normativa §2). Every lot with the data is priced,
+  whatever its eligibility under Res. 13-2016 (the PUGS grants this buildability by itself).
+- ``zuae``: Ae = pisos × COS PB/100 × área for lots eligible under Sección II, ``pisos`` capped at
+  ``umbrales.pisos_max_zuae`` (Art. 5 b); 0 for lots not eligible.
+- ``ecoeficiencia``: Ae = extra floors at the scenario's ``puntaje`` (``pisos_adicionales_max``) × COS PB/100 ×
+  área for lots eligible under Sección VI; 0 for lots not eligible.
+
+A lot whose Ae cannot be computed gets NaN and a reason in ``ae_problema`` (it becomes its ``estado``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from quitogeo.rules import Rules
+
+
+def _col(frame: pd.DataFrame, name: str) -> np.ndarray:
+    if name not in frame.columns:
+        return np.full(len(frame), np.nan)
+    return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64)
+
+
+def area_excedente(frame: pd.DataFrame, *, rules: Rules, escenario: dict[str, Any]) -> pd.DataFrame:
+    """Ae of each lot under ``escenario``.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Joined and evaluated lots: ``area_m2``, the PIT's ``cos_pb``, ``pisos_basicos``, ``pisos_maximos``,
+        ``cos_total_basico``, ``cos_total_maximo``, and ``elegible_zuae``/``elegible_ecoeficiencia``,
+        ``pisos_adicionales_max`` from :func:`quitogeo.eligibility.evaluate`.
+    rules : Rules
+        ``umbrales.pisos_max_zuae``.
+    escenario : dict
+        From :meth:`Rules.scenario` (``tipo`` and its parameters).
+
+    Returns
+    -------
+    DataFrame
+        Aligned to ``frame.index``: ``ae_m2`` (float, NaN when not computable) and ``ae_problema`` (None or the
+        reason in Spanish).
+    """
+    n = len(frame)
+    area = _col(frame, "area_m2")
+    cos_pb = _col(frame, "cos_pb")
+    tipo = escenario["tipo"]
+    problem = np.full(n, None, dtype=object)
+    if tipo == "pugs_maxima":
+        by_cos = (_col(frame, "cos_total_maximo") - _col(frame, "cos_total_basico")) / 100.0 * area
+        by_floors = (_col(frame, "pisos_maximos") - _col(frame, "pisos_basicos")) * cos_pb / 100.0 * area
+        ae = np.where(np.isfinite(by_cos), by_cos, by_floors)
+        problem = np.where(
+            ~np.isfinite(ae), "sin edificabilidad máxima/básica en el PIT (cos_total_* o pisos_* y cos_pb)",
+            np.where(ae < 0, "edificabilidad máxima menor que la básica en el PIT", None),
+        ).astype(object)
+    elif tipo in ("zuae", "ecoeficiencia"):
+        if tipo == "zuae":
+            pisos = float(min(int(escenario["pisos"]), int(rules["umbrales"]["pisos_max_zuae"])))
+            eleg = frame["elegible_zuae"].astype("boolean")
+            floors = np.full(n, pisos)
+            label = "ZUAE"
+        else:
+            eleg = frame["elegible_ecoeficiencia"].astype("boolean")
+            floors = frame["pisos_adicionales_max"].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+            label = "eco-eficiencia"
+        yes = eleg.fillna(False).to_numpy(dtype=bool)
+        unknown = eleg.isna().to_numpy()
+        ae = np.where(yes, floors * cos_pb / 100.0 * area, 0.0)
+        problem = np.where(
+            unknown, f"elegibilidad {label} sin dato",
+            np.where(yes & ~np.isfinite(cos_pb), "sin COS PB en el PIT", None),
+        ).astype(object)
+    else:  # the rules loader already refuses unknown types
+        raise ValueError(f"tipo de escenario desconocido: {tipo!r}")
+    problem = np.where(~np.isfinite(area), "sin área del predio", problem).astype(object)
+    ae = np.where(pd.isna(problem), ae, np.nan)
+    return pd.DataFrame({"ae_m2": ae.astype(np.float64), "ae_problema": problem}, index=frame.index)
+
+
+__all__ = ["area_excedente"]

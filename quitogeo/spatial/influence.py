@@ -1,0 +1,115 @@
+"""Influence areas of the SITM (Res. 13-2016 Art. 16 c, Anexo 2): Metro and CET kept apart.
+
+The official polygons (layer ``areas_influencia``) are used when given (``influencia_fuente = "capa"``); else a lot
+is in the influence area of a system when it lies within the rules' radius (``influencia.radio_metro_m``,
+``influencia.radio_cet_m``) of one of its stations (``influencia_fuente = "buffer"``). The distance test is exact
+(``dwithin`` against the points), so there are no buffer-polygon segment artefacts at the edge. The nearest station
+and its distance are recorded whenever the ``estaciones`` layer is given.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from quitogeo.rules import Rules
+from quitogeo.spatial import LotIndex, feature_labels, lot_index, overlap_pairs
+
+SYSTEMS: tuple[str, ...] = ("metro", "cet")
+
+
+def _system(layer: gpd.GeoDataFrame) -> np.ndarray:
+    return layer["sistema"].astype(str).str.strip().str.casefold().to_numpy(dtype=object)
+
+
+def join_influence(
+    lots: gpd.GeoDataFrame,
+    *,
+    estaciones: gpd.GeoDataFrame | None,
+    areas_influencia: gpd.GeoDataFrame | None,
+    rules: Rules,
+    index: LotIndex | None = None,
+) -> pd.DataFrame:
+    """Influence area (Metro, CET or none) of each lot and its nearest station.
+
+    Parameters
+    ----------
+    lots : GeoDataFrame
+        Lots (or a chunk) in TM-Quito.
+    estaciones : GeoDataFrame or None
+        Points with ``nombre`` and ``sistema`` (``metro``/``cet``).
+    areas_influencia : GeoDataFrame or None
+        Official polygons with ``sistema``; they take precedence over station radii.
+    rules : Rules
+        Radii (``[influencia]``) and ``tolerancias.zona_min_overlap_m2`` for the official polygons.
+    index : LotIndex, optional
+        A spatial index already built for ``lots``.
+
+    Returns
+    -------
+    DataFrame
+        Aligned to ``lots.index``: ``en_influencia_metro``, ``en_influencia_cet`` (boolean, null when neither
+        layer is given), ``influencia`` (``metro`` when in a Metro area, even if also in a CET one — the more
+        favourable column of Cuadro 1 —, else ``cet`` or ``ninguna``; null without data), ``influencia_fuente``
+        (``capa``/``buffer``), ``estacion_cercana``, ``estacion_sistema``, ``distancia_estacion_m``.
+    """
+    idx = lot_index(lots, index)
+    n = len(idx)
+    out = pd.DataFrame(index=lots.index)
+    flags: dict[str, np.ndarray] = {}
+    fuente: str | None = None
+    if areas_influencia is not None:
+        fuente = "capa"
+        tol = float(rules["tolerancias"]["zona_min_overlap_m2"])
+        lot, zone, area = overlap_pairs(idx, np.asarray(areas_influencia.geometry.array, dtype=object))
+        sistema = _system(areas_influencia)
+        keep = area > tol
+        for name in SYSTEMS:
+            hit = np.zeros(n, dtype=bool)
+            sel = keep & (sistema[zone] == name)
+            hit[lot[sel]] = True
+            flags[name] = hit
+    elif estaciones is not None:
+        fuente = "buffer"
+        sistema = _system(estaciones)
+        pts = np.asarray(estaciones.geometry.array, dtype=object)
+        radius = {"metro": float(rules["influencia"]["radio_metro_m"]), "cet": float(rules["influencia"]["radio_cet_m"])}
+        for name in SYSTEMS:
+            hit = np.zeros(n, dtype=bool)
+            sel = pts[sistema == name]
+            if len(sel) and n:
+                _, lot = idx.tree.query(sel, predicate="dwithin", distance=radius[name])
+                hit[lot] = True
+            flags[name] = hit
+    for name in SYSTEMS:
+        col = f"en_influencia_{name}"
+        if fuente is None:
+            out[col] = pd.array([pd.NA] * n, dtype="boolean")
+        else:
+            out[col] = pd.array(flags[name], dtype="boolean")
+    if fuente is None:
+        out["influencia"] = np.full(n, None, dtype=object)
+    else:
+        out["influencia"] = np.where(flags["metro"], "metro", np.where(flags["cet"], "cet", "ninguna"))
+    out["influencia_fuente"] = np.full(n, fuente, dtype=object)
+
+    nearest = np.full(n, None, dtype=object)
+    nearest_sys = np.full(n, None, dtype=object)
+    dist = np.full(n, np.nan)
+    if estaciones is not None and len(estaciones) and n:
+        pts = np.asarray(estaciones.geometry.array, dtype=object)
+        stree = shapely.STRtree(pts)
+        (lot, st), d = stree.query_nearest(idx.geoms, return_distance=True, all_matches=False)
+        names = feature_labels(estaciones, ("nombre",), "estación")
+        nearest[lot] = names[st]
+        nearest_sys[lot] = _system(estaciones)[st]
+        dist[lot] = d
+    out["estacion_cercana"] = nearest
+    out["estacion_sistema"] = nearest_sys
+    out["distancia_estacion_m"] = dist
+    return out
+
+
+__all__ = ["SYSTEMS", "join_influence"]

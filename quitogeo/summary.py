@@ -1,0 +1,94 @@
+"""The ``resumen`` table: potential recaudación aggregated by administración zonal, parroquia and AIVA band."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from quitogeo.rules import Rules
+
+#: Grouping dimensions of ``resumen`` (the ``agrupacion`` column), in output order; ``total`` closes the table.
+GROUPINGS: tuple[str, ...] = ("administracion_zonal", "parroquia", "banda_aiva", "total")
+
+SIN_DATO = "sin dato"
+
+
+def aiva_band(aiva: pd.Series, *, rules: Rules) -> pd.Series:
+    """The β row band of each AIVA value as text (normativa §1: ≤ lo; lo < x < hi; ≥ hi), ``sin dato`` for NaN."""
+    lo, hi = (float(x) for x in rules["beta"]["aiva_limites"])
+    v = pd.to_numeric(aiva, errors="coerce").to_numpy(dtype=np.float64)
+    labels = np.where(
+        np.isnan(v), SIN_DATO,
+        np.where(v <= lo, f"AIVA ≤ {lo:g}", np.where(v < hi, f"{lo:g} < AIVA < {hi:g}", f"AIVA ≥ {hi:g}")),
+    )
+    return pd.Series(labels, index=aiva.index, dtype=object)
+
+
+def resumen(predios: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
+    """Aggregate a run's ``predios_resultado`` into the ``resumen`` table.
+
+    Parameters
+    ----------
+    predios : DataFrame
+        ``predios_resultado`` (needs ``administracion_zonal``, ``parroquia``, ``aiva_valor``, ``elegible_*``,
+        ``ae_m2``, ``cod_centavos``).
+    rules : Rules
+        For the AIVA band limits.
+
+    Returns
+    -------
+    DataFrame
+        Long format, one row per group: ``agrupacion`` (one of :data:`GROUPINGS`), ``grupo``, ``n_predios``,
+        ``n_con_cod`` (lots with a COD), ``elegibles_zuae``, ``elegibles_cos_pb``, ``elegibles_ecoeficiencia``,
+        ``ae_m2`` and ``cod_potencial`` (USD, summed from exact cents). Missing group values read ``sin dato``.
+    """
+    cents = predios["cod_centavos"].astype("Int64")
+    base = pd.DataFrame(
+        {
+            "administracion_zonal": predios["administracion_zonal"].astype(object).where(
+                predios["administracion_zonal"].notna(), SIN_DATO),
+            "parroquia": predios["parroquia"].astype(object).where(predios["parroquia"].notna(), SIN_DATO),
+            "banda_aiva": aiva_band(predios["aiva_valor"], rules=rules),
+            "total": "todos",
+            "n_predios": 1,
+            "n_con_cod": cents.notna().astype(np.int64),
+            "elegibles_zuae": predios["elegible_zuae"].astype("boolean").fillna(False).astype(np.int64),
+            "elegibles_cos_pb": predios["elegible_cos_pb"].astype("boolean").fillna(False).astype(np.int64),
+            "elegibles_ecoeficiencia": predios["elegible_ecoeficiencia"].astype("boolean").fillna(False)
+            .astype(np.int64),
+            "ae_m2": pd.to_numeric(predios["ae_m2"], errors="coerce").fillna(0.0),
+            "centavos": cents.fillna(0).astype(np.int64),
+        }
+    )
+    values = ["n_predios", "n_con_cod", "elegibles_zuae", "elegibles_cos_pb", "elegibles_ecoeficiencia", "ae_m2",
+              "centavos"]
+    groupings: tuple[str, ...] = GROUPINGS
+    # --- ámbitos PUOS → PUGS (quitogeo.ambitos, issue 6): only when the run had a `puos` layer ------------
+    # adds the grouping "ambito" (the ámbito applied per lot) and, in every group, the lots with a COD per
+    # ámbito and its potential recaudación `cod_ambito_potencial` (USD, from exact cents)
+    con_ambitos = "cod_ambito_centavos" in predios.columns
+    if con_ambitos:
+        amb_cents = predios["cod_ambito_centavos"].astype("Int64")
+        aplicado = predios["ambito_aplicado"].astype(object)
+        base["ambito"] = aplicado.where(aplicado.notna(), SIN_DATO)
+        base["n_con_cod_ambito"] = amb_cents.notna().astype(np.int64)
+        base["centavos_ambito"] = amb_cents.fillna(0).astype(np.int64)
+        values += ["n_con_cod_ambito", "centavos_ambito"]
+        groupings = (*GROUPINGS[:-1], "ambito", GROUPINGS[-1])
+    # --- end ámbitos ---------------------------------------------------------------------------------------
+    frames = []
+    for dim in groupings:
+        g = base.groupby(dim, sort=True, dropna=False)[values].sum().reset_index()
+        g = g.rename(columns={dim: "grupo"})
+        g.insert(0, "agrupacion", dim)
+        frames.append(g)
+    out = pd.concat(frames, ignore_index=True)
+    out["grupo"] = out["grupo"].astype(str)
+    out["ae_m2"] = out["ae_m2"].round(2)
+    out["cod_potencial"] = out["centavos"].to_numpy(dtype=np.int64) / 100.0
+    if con_ambitos:  # ámbitos PUOS → PUGS (issue 6)
+        out["cod_ambito_potencial"] = out.pop("centavos_ambito").to_numpy(dtype=np.int64) / 100.0
+    return out.drop(columns="centavos")
+
+
+__all__ = ["GROUPINGS", "SIN_DATO", "aiva_band", "resumen"]
