@@ -1,19 +1,24 @@
-"""Eligibility for extra floors under Res. STHV 13-2016, Secciones II (ZUAE), V (COS PB) and VI (eco-eficiencia).
+"""Eligibility for extra floors under Res. STHV 13-2016: Secciones II (ZUAE), V (COS PB), VI (eco-eficiencia).
 
 Every condition of normativa §3 is its own nullable boolean column, named ``<sección>_<condición>`` with the
-prefixes ``zuae_``, ``cos_pb_`` and ``eco_``. A condition is null (``pd.NA``) only when the data it needs is absent
-(a layer not given, a lot without PIT, an unknown use code): the section's ``elegible_*`` is then null too unless
+prefixes ``zuae_``, ``cos_pb_`` and ``eco_``. A condition is null (``pd.NA``) only when the data it needs is
+absent
+(a layer not given, a lot without PIT, an unknown use code): the section's ``elegible_*`` is then null too
+unless
 another condition already fails — never eligible by default (Kleene logic of pandas' ``boolean`` dtype).
 
-``motivos`` design: one column per section (``motivos_zuae``, ``motivos_cos_pb``, ``motivos_eco``) lists the failed
+``motivos`` design: one column per section (``motivos_zuae``, ``motivos_cos_pb``, ``motivos_eco``) lists the
+failed
 or unknown conditions joined by ``", "``, and the combined ``motivos`` prefixes each non-empty section:
-``"ZUAE: área 350 m² < 400 m², fuera de ZUAE; COS PB: …; Eco: …"``. ``motivos`` is empty only for a lot eligible
+``"ZUAE: área 350 m² < 400 m², fuera de ZUAE; COS PB: …; Eco: …"``. ``motivos`` is empty only for a lot
+eligible
 under every section. Messages name the deciding features (road names and widths, plan, risk zone, use code).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -26,12 +31,33 @@ SECTIONS: dict[str, str] = {"zuae": "ZUAE", "cos_pb": "COS PB", "eco": "Eco"}
 
 #: Condition columns of each section, in the order of the resolution's articles.
 CONDITIONS: dict[str, tuple[str, ...]] = {
-    "zuae": ("zuae_en_zuae", "zuae_area", "zuae_frente", "zuae_ancho_via", "zuae_continuidad",
-             "zuae_sin_plan_especial"),
-    "cos_pb": ("cos_pb_urbano", "cos_pb_lote_minimo", "cos_pb_frente", "cos_pb_ancho_via", "cos_pb_continuidad",
-               "cos_pb_sin_plan_especial", "cos_pb_uso"),
-    "eco": ("eco_area", "eco_uso", "eco_influencia", "eco_frente", "eco_ancho_via", "eco_continuidad",
-            "eco_sin_riesgo", "eco_sin_plan_especial"),
+    "zuae": (
+        "zuae_en_zuae",
+        "zuae_area",
+        "zuae_frente",
+        "zuae_ancho_via",
+        "zuae_continuidad",
+        "zuae_sin_plan_especial",
+    ),
+    "cos_pb": (
+        "cos_pb_urbano",
+        "cos_pb_lote_minimo",
+        "cos_pb_frente",
+        "cos_pb_ancho_via",
+        "cos_pb_continuidad",
+        "cos_pb_sin_plan_especial",
+        "cos_pb_uso",
+    ),
+    "eco": (
+        "eco_area",
+        "eco_uso",
+        "eco_influencia",
+        "eco_frente",
+        "eco_ancho_via",
+        "eco_continuidad",
+        "eco_sin_riesgo",
+        "eco_sin_plan_especial",
+    ),
 }
 
 _Obj = npt.NDArray[np.object_]
@@ -50,12 +76,14 @@ def _fmt_floor(values: npt.ArrayLike) -> _Obj:
 
 
 def _text(values: object, n: int) -> _Obj:
-    arr = np.asarray(values, dtype=object) if not isinstance(values, str) else np.full(n, values, dtype=object)
+    arr = (
+        np.asarray(values, dtype=object) if not isinstance(values, str) else np.full(n, values, dtype=object)
+    )
     return np.where(pd.isna(arr), "", arr).astype(object)
 
 
 def _bool(ok: npt.ArrayLike, known: npt.ArrayLike) -> pd.arrays.BooleanArray:
-    """A nullable boolean: ``ok`` where ``known``, else NA."""
+    """Return a nullable boolean: ``ok`` where ``known``, else NA."""
     ok_arr = np.asarray(ok, dtype=bool)
     known_arr = np.asarray(known, dtype=bool)
     return pd.arrays.BooleanArray(ok_arr & known_arr, ~known_arr)
@@ -71,7 +99,8 @@ def use_categories(uso: pd.Series, *, rules: Rules) -> pd.Series:
     """Homologate use codes to the rules' categories (None when unknown), one look-up per distinct code."""
     codes = pd.unique(uso.dropna())
     mapping = {code: rules.homologate_use(code) for code in codes}
-    return uso.map(mapping).astype(object).where(uso.notna(), None)
+    mapped = uso.map(mapping).astype(object)
+    return mapped.where(mapped.notna(), None)
 
 
 def eco_extra_floors(
@@ -84,8 +113,10 @@ def eco_extra_floors(
 ) -> npt.NDArray[np.float64]:
     """Extra floors under Sección VI at a score (Res. 13-2016 Art. 16, Cuadro 1).
 
-    The tier is the last ``ecoeficiencia.niveles`` entry whose ``puntaje_min`` ≤ score (below the first, no extra
-    floors). In a Metro influence area (also when the lot is in both, READING) the Metro column applies, else the
+    The tier is the last ``ecoeficiencia.niveles`` entry whose ``puntaje_min`` ≤ score (below the first, no
+    extra
+    floors). In a Metro influence area (also when the lot is in both, READING) the Metro column applies, else
+    the
     CET column; a CET "N/A" (``cet_pct = -1``) takes the highest CET percentage of the tiers up to that score
     (READING: a better score never gives fewer floors). Floors = pct/100 × ``pisos_base`` rounded as
     ``ecoeficiencia.redondeo_pisos`` says (``abajo`` by default).
@@ -122,7 +153,8 @@ def eco_extra_floors(
 def density_points(m2_por_hab: npt.ArrayLike, *, rules: Rules) -> npt.NDArray[np.float64]:
     """Bonus points of Cuadro 2 (Art. 17) for residential projects, by m² of housing per inhabitant.
 
-    Bands of ``ecoeficiencia.puntos_densidad`` (closed as min ≤ d ≤ max for the first band, min ≤ d < max for the
+    Bands of ``ecoeficiencia.puntos_densidad`` (closed as min ≤ d ≤ max for the first band, min ≤ d < max for
+    the
     others, READING); 0 outside every band or for NaN.
     """
     d = np.asarray(m2_por_hab, dtype=np.float64)
@@ -143,6 +175,14 @@ def scenario_score(escenario: dict[str, object], *, rules: Rules) -> float:
     return float(rules["ecoeficiencia"]["niveles"][-1]["puntaje_min"])
 
 
+def _pick(message: object, rows: npt.NDArray[np.intp]) -> _Obj:
+    if isinstance(message, str):
+        return np.full(len(rows), message, dtype=object)
+    if callable(message):
+        return np.asarray(message(rows), dtype=object)
+    return _text(np.asarray(message, dtype=object)[rows], len(rows))
+
+
 class _Motivos:
     """Accumulates, per section, the message of each failed or unknown condition (vectorised)."""
 
@@ -151,20 +191,27 @@ class _Motivos:
         self.parts: dict[str, _Obj] = {s: np.full(n, "", dtype=object) for s in SECTIONS}
 
     def add(self, section: str, cond: pd.arrays.BooleanArray, fail: object, unknown: object) -> None:
-        fail_t = _text(fail, self.n)
-        unk_t = _text(unknown, self.n)
+        """Append the message of ``cond`` where it is False (``fail``) or NA (``unknown``).
+
+        Messages are a text, an array over all lots, or a function of the failing rows' positions (so that
+        per-lot texts are only formatted where a condition fails).
+        """
         is_false = (~cond).fillna(False).to_numpy(dtype=bool)
         is_na = np.asarray(cond.isna(), dtype=bool)
-        msg = np.where(is_false, fail_t, np.where(is_na, unk_t, "")).astype(object)
+        rows = np.flatnonzero(is_false | is_na)
+        if not len(rows):
+            return
+        msg = np.where(is_false[rows], _pick(fail, rows), _pick(unknown, rows)).astype(object)
         acc = self.parts[section]
+        prev = acc[rows]
         # the same "sin dato" reason (e.g. a lot without PIT) is said once per section
         # (checked only on unknown conditions with earlier messages, to keep fixed-width strings small)
-        check = np.flatnonzero(is_na & (acc != "") & (msg != ""))
+        check = np.flatnonzero(is_na[rows] & (prev != "") & (msg != ""))
         if len(check):
-            repeated = np.char.find(acc[check].astype(str), msg[check].astype(str)) >= 0
+            repeated = np.char.find(prev[check].astype(str), msg[check].astype(str)) >= 0
             msg[check[repeated]] = ""
-        both = (acc != "") & (msg != "")
-        self.parts[section] = np.where(both, acc + ", " + msg, np.where(acc == "", msg, acc)).astype(object)
+        both = (prev != "") & (msg != "")
+        acc[rows] = np.where(both, prev + ", " + msg, np.where(prev == "", msg, prev)).astype(object)
 
     def combined(self) -> _Obj:
         out = np.full(self.n, "", dtype=object)
@@ -184,7 +231,8 @@ def evaluate(
     Parameters
     ----------
     frame : DataFrame
-        The joined lots: ``area_m2``, ``uso_principal``, ``uso_categoria``, ``clasificacion``, ``lote_minimo``,
+        The joined lots: ``area_m2``, ``uso_principal``, ``uso_categoria``, ``clasificacion``,
+        ``lote_minimo``,
         ``pisos_basicos``, ``en_zuae``, ``n_vias_frente``, ``min_ancho_frente_m``, ``via_mas_angosta``,
         ``ancho_desconocido``, ``frente_sin_continuidad``, ``vias_sin_continuidad``, ``en_plan_especial``,
         ``plan_especial``, ``riesgo_no_mitigable``, ``riesgo_ids``, ``en_influencia_metro``,
@@ -200,7 +248,8 @@ def evaluate(
     -------
     DataFrame
         Aligned to ``frame.index``: the condition columns of :data:`CONDITIONS`, ``elegible_zuae``,
-        ``elegible_cos_pb``, ``elegible_ecoeficiencia``, ``pisos_adicionales_zuae``, ``pisos_adicionales_max``,
+        ``elegible_cos_pb``, ``elegible_ecoeficiencia``, ``pisos_adicionales_zuae``,
+        ``pisos_adicionales_max``,
         ``motivos_zuae``, ``motivos_cos_pb``, ``motivos_eco`` and ``motivos``.
     """
     n = len(frame)
@@ -220,10 +269,14 @@ def evaluate(
     cat_known = cat.notna().to_numpy()
     cat_txt = _text(cat, n)
     # "uso RU1 (R1)": the code as written in the layer, and its category when they differ
-    uso_label = np.where((cat_txt != "") & (cat_txt != uso_txt), uso_txt + " (" + cat_txt + ")", uso_txt).astype(object)
+    uso_label = np.where(
+        (cat_txt != "") & (cat_txt != uso_txt), uso_txt + " (" + cat_txt + ")", uso_txt
+    ).astype(object)
     uso_unknown_msg = np.where(
         has_pit,
-        np.where(uso_txt == "", "sin dato: PIT sin uso principal", "sin dato: uso '" + uso_txt + "' desconocido"),
+        np.where(
+            uso_txt == "", "sin dato: PIT sin uso principal", "sin dato: uso '" + uso_txt + "' desconocido"
+        ),
         "sin dato: predio sin PIT",
     ).astype(object)
 
@@ -238,26 +291,46 @@ def evaluate(
     unknown_w = frame["ancho_desconocido"].to_numpy(dtype=bool)
     ancho_ok_known = vias_known & ((nv_arr == 0) | narrow | ~unknown_w)
     ancho = _bool((nv_arr > 0) & ~narrow, ancho_ok_known)
-    ancho_fail = np.where(
-        nv_arr == 0, "",
-        "frente a vía de " + _fmt(min_w) + f" m < {ancho_min:g} m (" + _text(frame["via_mas_angosta"], n) + ")",
-    ).astype(object)
-    ancho_unknown = np.where(vias_known, "sin dato: ancho de vía desconocido", sin_capa("vias")).astype(object)
+    via_angosta = frame["via_mas_angosta"].to_numpy(dtype=object)
+
+    def ancho_fail(rows: npt.NDArray[np.intp]) -> _Obj:
+        text = (
+            "frente a vía de "
+            + _fmt(min_w[rows])
+            + f" m < {ancho_min:g} m ("
+            + _text(via_angosta[rows], len(rows))
+            + ")"
+        )
+        return np.where(nv_arr[rows] == 0, "", text).astype(object)
+
+    ancho_unknown = np.where(vias_known, "sin dato: ancho de vía desconocido", sin_capa("vias")).astype(
+        object
+    )
     sc_val, sc_known = _nb(frame["frente_sin_continuidad"])
     continuidad = _bool(~sc_val, sc_known)
-    cont_fail = ("vía sin continuidad (" + _text(frame["vias_sin_continuidad"], n) + ")").astype(object)
+    vias_sc = frame["vias_sin_continuidad"].to_numpy(dtype=object)
+
+    def cont_fail(rows: npt.NDArray[np.intp]) -> _Obj:
+        return ("vía sin continuidad (" + _text(vias_sc[rows], len(rows)) + ")").astype(object)
+
     pe_val, pe_known = _nb(frame["en_plan_especial"])
     sin_plan = _bool(~pe_val, pe_known)
-    plan_fail = ("en plan especial (" + _text(frame["plan_especial"], n) + ")").astype(object)
+    planes = frame["plan_especial"].to_numpy(dtype=object)
 
-    def area_cond(threshold: float, label: str) -> tuple[pd.arrays.BooleanArray, _Obj]:
+    def plan_fail(rows: npt.NDArray[np.intp]) -> _Obj:
+        return ("en plan especial (" + _text(planes[rows], len(rows)) + ")").astype(object)
+
+    def area_cond(threshold: float, label: str) -> tuple[pd.arrays.BooleanArray, object]:
         cond = _bool(area >= threshold, area_known)
-        msg = ("área " + _fmt_floor(area) + f" m² < {label}").astype(object)
+
+        def msg(rows: npt.NDArray[np.intp]) -> _Obj:
+            return ("área " + _fmt_floor(area[rows]) + f" m² < {label}").astype(object)
+
         return cond, msg
 
     # --- Sección II ZUAE (Art. 5)
     z_val, z_known = _nb(frame["en_zuae"])
-    conds: dict[str, tuple[pd.arrays.BooleanArray, object, object]] = {}
+    conds: dict[str, tuple[pd.arrays.BooleanArray, Any, Any]] = {}
     conds["zuae_en_zuae"] = (_bool(z_val, z_known), "fuera de ZUAE", sin_capa("zuae"))
     a_min = float(um["area_min_zuae_m2"])
     c, m = area_cond(a_min, f"{a_min:g} m²")
@@ -272,10 +345,14 @@ def evaluate(
         ("suelo " + clas_txt + " (no urbano)").astype(object),
         np.where(has_pit, "sin dato: clasificación del suelo en el PIT", "sin dato: predio sin PIT"),
     )
-    lm = frame["lote_minimo"].to_numpy(dtype=np.float64) if "lote_minimo" in frame.columns else np.full(n, np.nan)
+    lm = (
+        frame["lote_minimo"].to_numpy(dtype=np.float64)
+        if "lote_minimo" in frame.columns
+        else np.full(n, np.nan)
+    )
     conds["cos_pb_lote_minimo"] = (
         _bool(area >= lm, area_known & np.isfinite(lm)),
-        ("área " + _fmt_floor(area) + " m² < lote mínimo " + _fmt(lm) + " m²").astype(object),
+        lambda rows: "área " + _fmt_floor(area[rows]) + " m² < lote mínimo " + _fmt(lm[rows]) + " m²",
         np.where(has_pit, "sin dato: lote mínimo del PIT", "sin dato: predio sin PIT"),
     )
     excl = set(um["usos_excluidos_cos_pb"])
@@ -303,9 +380,10 @@ def evaluate(
         sin_capa("areas_influencia", "estaciones"),
     )
     r_val, r_known = _nb(frame["riesgo_no_mitigable"])
+    riesgo_ids = frame["riesgo_ids"].to_numpy(dtype=object)
     conds["eco_sin_riesgo"] = (
         _bool(~r_val, r_known),
-        ("en zona de riesgo no mitigable (" + _text(frame["riesgo_ids"], n) + ")").astype(object),
+        lambda rows: "en zona de riesgo no mitigable (" + _text(riesgo_ids[rows], len(rows)) + ")",
         sin_capa("riesgo"),
     )
     for sec in ("zuae", "cos_pb", "eco"):
@@ -325,10 +403,16 @@ def evaluate(
         out[elegible_names[sec]] = result
 
     ez = out["elegible_zuae"]
-    pisos_zuae = np.where(ez.fillna(False).to_numpy(dtype=bool), int(um["pisos_max_zuae"]), 0).astype(np.int64)
+    pisos_zuae = np.where(ez.fillna(False).to_numpy(dtype=bool), int(um["pisos_max_zuae"]), 0).astype(
+        np.int64
+    )
     out["pisos_adicionales_zuae"] = pd.arrays.IntegerArray(pisos_zuae, ez.isna().to_numpy())
 
-    base = frame["pisos_basicos"].to_numpy(dtype=np.float64) if "pisos_basicos" in frame.columns else np.full(n, np.nan)
+    base = (
+        frame["pisos_basicos"].to_numpy(dtype=np.float64)
+        if "pisos_basicos" in frame.columns
+        else np.full(n, np.nan)
+    )
     floors = eco_extra_floors(scenario_score(escenario, rules=rules), me_val, ce_val, base, rules=rules)
     eleg = out["elegible_ecoeficiencia"]
     value = np.where(eleg.fillna(False).to_numpy(dtype=bool), floors, 0.0)

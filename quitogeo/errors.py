@@ -83,7 +83,7 @@ class PaymentPlanError(QuitogeoError, ValueError):
 
 
 class DocumentError(QuitogeoError, RuntimeError):
-    """A per-lot document (IPRUS, liquidación) cannot be produced: lot not found, no browser for the PDF…"""
+    """A per-lot document (IPRUS, liquidación) cannot be produced (lot not found, no browser for the PDF)."""
 
 
 __all__ = [

@@ -2,8 +2,10 @@
 
 Each stage is a function a notebook can call on its own; every one takes the lots (the whole project or one
 chunk), a :class:`Context` prepared once per run (the other layers, the road network, the rules and the
-scenario) and a :class:`~quitogeo.spatial.LotIndex` built for those lots, and returns a DataFrame aligned to the
-lots' index. :func:`process_lots` chains them for one chunk; :func:`run` reads the project, prepares the context,
+scenario) and a :class:`~quitogeo.spatial.LotIndex` built for those lots, and returns a DataFrame aligned to
+the
+lots' index. :func:`process_lots` chains them for one chunk; :func:`run` reads the project, prepares the
+context,
 processes the lots, checks that every input lot is in the output exactly once and assembles the result tables.
 
 >>> import quitogeo
@@ -13,6 +15,7 @@ processes the lots, checks that every input lot is in the output exactly once an
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import time
@@ -44,22 +47,71 @@ REQUIRED_LAYERS: tuple[str, ...] = ("predios", "pugs", "aiva")
 
 #: Columns layers.md requires in ``predios_resultado``, in this order (extras follow).
 OUTPUT_COLUMNS: tuple[str, ...] = (
-    "clave_catastral", "area_m2", "area_fuente", "codigo_pit", "uso_principal", "aiva_valor", "en_zuae",
-    "influencia", "influencia_fuente", "n_vias_frente", "min_ancho_frente_m", "frente_sin_continuidad",
-    "riesgo_no_mitigable", "en_plan_especial", "elegible_zuae", "elegible_cos_pb", "elegible_ecoeficiencia",
-    "pisos_adicionales_max", "motivos", "ae_m2", "ic", "beta", "cod", "estado",
+    "clave_catastral",
+    "area_m2",
+    "area_fuente",
+    "codigo_pit",
+    "uso_principal",
+    "aiva_valor",
+    "en_zuae",
+    "influencia",
+    "influencia_fuente",
+    "n_vias_frente",
+    "min_ancho_frente_m",
+    "frente_sin_continuidad",
+    "riesgo_no_mitigable",
+    "en_plan_especial",
+    "elegible_zuae",
+    "elegible_cos_pb",
+    "elegible_ecoeficiencia",
+    "pisos_adicionales_max",
+    "motivos",
+    "ae_m2",
+    "ic",
+    "beta",
+    "cod",
+    "estado",
 )
 
 #: Extra columns, in this order, after :data:`OUTPUT_COLUMNS`.
 EXTRA_COLUMNS: tuple[str, ...] = (
-    "escenario", "administracion_zonal", "parroquia", "pit_fraccion", "n_pit", "uso_categoria", *PIT_COLUMNS,
-    "aiva_codigos", "n_aiva", "zuae_codigo", "plan_especial", "en_proyecto_especial", "proyecto_especial",
-    "riesgo_categoria", "riesgo_ids", "en_influencia_metro", "en_influencia_cet", "estacion_cercana",
-    "estacion_sistema", "distancia_estacion_m", "vias_frente_ids", "vias_frente_nombres", "vias_frente_anchos",
-    "via_mas_angosta", "vias_sin_continuidad",
+    "escenario",
+    "administracion_zonal",
+    "parroquia",
+    "pit_fraccion",
+    "n_pit",
+    "uso_categoria",
+    *PIT_COLUMNS,
+    "aiva_codigos",
+    "n_aiva",
+    "zuae_codigo",
+    "plan_especial",
+    "en_proyecto_especial",
+    "proyecto_especial",
+    "riesgo_categoria",
+    "riesgo_ids",
+    "en_influencia_metro",
+    "en_influencia_cet",
+    "estacion_cercana",
+    "estacion_sistema",
+    "distancia_estacion_m",
+    "vias_frente_ids",
+    "vias_frente_nombres",
+    "vias_frente_anchos",
+    "via_mas_angosta",
+    "vias_sin_continuidad",
     *(c for conds in CONDITIONS.values() for c in conds),
-    "pisos_adicionales_zuae", "motivos_zuae", "motivos_cos_pb", "motivos_eco",
-    "alfa", "vc", "fu", "vs", "beta_fila", "beta_columna", "cod_centavos",
+    "pisos_adicionales_zuae",
+    "motivos_zuae",
+    "motivos_cos_pb",
+    "motivos_eco",
+    "alfa",
+    "vc",
+    "fu",
+    "vs",
+    "beta_fila",
+    "beta_columna",
+    "cod_centavos",
 )
 
 #: Internal helper columns dropped from the output.
@@ -90,8 +142,16 @@ class Context:
     @property
     def missing(self) -> list[str]:
         """Optional layers the project does not have."""
-        optional = ("zuae", "vias", "estaciones", "areas_influencia", "riesgo", "planes_especiales",
-                    "administraciones_zonales", "proyectos_especiales")
+        optional = (
+            "zuae",
+            "vias",
+            "estaciones",
+            "areas_influencia",
+            "riesgo",
+            "planes_especiales",
+            "administraciones_zonales",
+            "proyectos_especiales",
+        )
         return [name for name in optional if name not in self.layers]
 
 
@@ -104,7 +164,8 @@ class RunResult:
     predios : GeoDataFrame
         ``predios_resultado``: one row per input lot, in input order.
     resumen : DataFrame
-        Potential recaudación by administración zonal, parroquia and AIVA band (:func:`quitogeo.summary.resumen`).
+        Potential recaudación by administración zonal, parroquia and AIVA band
+        (:func:`quitogeo.summary.resumen`).
     problemas : DataFrame
         Data problems: those found reading the project plus those found during the run.
     metadatos : DataFrame
@@ -124,7 +185,9 @@ class RunResult:
 
     def meta(self) -> dict[str, str]:
         """:attr:`metadatos` as a dict."""
-        return dict(zip(self.metadatos["clave"].astype(str), self.metadatos["valor"].astype(str), strict=True))
+        return dict(
+            zip(self.metadatos["clave"].astype(str), self.metadatos["valor"].astype(str), strict=True)
+        )
 
 
 # --------------------------------------------------------------------------------------------------- stages
@@ -163,16 +226,24 @@ def prepare(layers: dict[str, gpd.GeoDataFrame], *, rules: Rules, escenario: str
 
 
 def stage_predio(lots: gpd.GeoDataFrame, ctx: Context, index: LotIndex) -> pd.DataFrame:
-    """Lot attributes: ``clave_catastral``, ``area_m2`` (deed area when given and > 0, else geometric),
+    """Lot attributes.
+
+    ``clave_catastral``, ``area_m2`` (deed area when given and > 0, else geometric),
     ``area_fuente`` and ``parroquia``.
     """
     out = pd.DataFrame(index=lots.index)
     out["clave_catastral"] = lots["clave_catastral"].astype(str).to_numpy(dtype=object)
-    deed = (pd.to_numeric(lots["area_escritura"], errors="coerce").to_numpy(dtype=np.float64)
-            if "area_escritura" in lots.columns else np.full(len(lots), np.nan))
+    deed = (
+        pd.to_numeric(lots["area_escritura"], errors="coerce").to_numpy(dtype=np.float64)
+        if "area_escritura" in lots.columns
+        else np.full(len(lots), np.nan)
+    )
     use_deed = np.isfinite(deed) & (deed > 0)
     out["area_m2"] = np.where(use_deed, deed, index.area)
-    out["area_fuente"] = np.where(use_deed, "escritura", np.where(np.isfinite(index.area), "geometria", None))
+    fuente = np.full(len(lots), None, dtype=object)
+    fuente[np.isfinite(index.area)] = "geometria"
+    fuente[use_deed] = "escritura"
+    out["area_fuente"] = fuente
     out["parroquia"] = lots["parroquia"].to_numpy(dtype=object) if "parroquia" in lots.columns else None
     return out
 
@@ -190,14 +261,19 @@ def stage_aiva(lots: gpd.GeoDataFrame, ctx: Context, index: LotIndex) -> pd.Data
 
 
 def stage_zonas(lots: gpd.GeoDataFrame, ctx: Context, index: LotIndex) -> pd.DataFrame:
-    """ZUAE, plans, special projects, risk and administración zonal (:func:`~quitogeo.spatial.joins.join_membership`)."""
+    """ZUAE, plans, special projects, risk and administración zonal (:func:`.joins.join_membership`)."""
     return join_membership(lots, ctx.layers, rules=ctx.rules, index=index)
 
 
 def stage_influencia(lots: gpd.GeoDataFrame, ctx: Context, index: LotIndex) -> pd.DataFrame:
     """Metro/CET influence and nearest station (:func:`quitogeo.spatial.influence.join_influence`)."""
-    return join_influence(lots, estaciones=ctx.layers.get("estaciones"),
-                          areas_influencia=ctx.layers.get("areas_influencia"), rules=ctx.rules, index=index)
+    return join_influence(
+        lots,
+        estaciones=ctx.layers.get("estaciones"),
+        areas_influencia=ctx.layers.get("areas_influencia"),
+        rules=ctx.rules,
+        index=index,
+    )
 
 
 def stage_frente(lots: gpd.GeoDataFrame, ctx: Context, index: LotIndex) -> pd.DataFrame:
@@ -208,7 +284,7 @@ def stage_frente(lots: gpd.GeoDataFrame, ctx: Context, index: LotIndex) -> pd.Da
 
 
 def stage_elegibilidad(joined: pd.DataFrame, ctx: Context) -> pd.DataFrame:
-    """Conditions, ``elegible_*``, ``pisos_adicionales_*`` and ``motivos`` (:func:`quitogeo.eligibility.evaluate`)."""
+    """Conditions, ``elegible_*``, ``pisos_adicionales_*`` and ``motivos`` (:func:`.eligibility.evaluate`)."""
     return evaluate(joined, rules=ctx.rules, escenario=ctx.escenario, missing=ctx.missing)
 
 
@@ -218,10 +294,12 @@ def stage_escenario(joined: pd.DataFrame, ctx: Context) -> pd.DataFrame:
 
 
 def stage_cod(joined: pd.DataFrame, ctx: Context) -> pd.DataFrame:
-    """COD of the ``edificabilidad`` ámbito through the calc core's vectorised :func:`quitogeo.calc.cod_frame`.
+    """COD of the ``edificabilidad`` ámbito through the calc core's vectorised :func:`.calc.cod_frame`.
 
-    α is the rules' ``valor_suelo.alfa``; Vc the cost of ``valor_suelo.estructura_predeterminada``; Fu comes from
-    the lot's use category (``usos.categorias.<cat>.fu`` → ``valor_suelo.fu``). Lots lacking Ae, area, AIVA or a
+    α is the rules' ``valor_suelo.alfa``; Vc the cost of ``valor_suelo.estructura_predeterminada``; Fu comes
+    from
+    the lot's use category (``usos.categorias.<cat>.fu`` → ``valor_suelo.fu``). Lots lacking Ae, area, AIVA
+    or a
     known use get a null COD and their reason in ``estado`` (``ok`` otherwise).
     """
     from quitogeo.calc import cod_frame
@@ -243,20 +321,34 @@ def stage_cod(joined: pd.DataFrame, ctx: Context) -> pd.DataFrame:
     def reason(mask: np.ndarray, text: str | np.ndarray) -> None:
         problems.append(np.where(mask, text, "").astype(object))
 
-    reason(~np.isfinite(area) & (joined["area_fuente"].isna().to_numpy()), "sin geometría ni área de escritura")
+    reason(
+        ~np.isfinite(area) & (joined["area_fuente"].isna().to_numpy()), "sin geometría ni área de escritura"
+    )
     reason(joined["codigo_pit"].isna().to_numpy(), "sin PIT")
     reason(~np.isfinite(aiva), "sin AIVA registrada")
     uso = joined["uso_principal"]
     unknown_use = uso.notna().to_numpy() & joined["uso_categoria"].isna().to_numpy()
-    reason(unknown_use, ("uso desconocido (" + uso.fillna("").astype(str).to_numpy(dtype=object) + ")").astype(object))
+    reason(
+        unknown_use,
+        ("uso desconocido (" + uso.fillna("").astype(str).to_numpy(dtype=object) + ")").astype(object),
+    )
     ae_prob = joined["ae_problema"].to_numpy(dtype=object)
-    reason(~pd.isna(ae_prob) & joined["codigo_pit"].notna().to_numpy(),
-           np.where(pd.isna(ae_prob), "", ae_prob).astype(object))
+    reason(
+        ~pd.isna(ae_prob) & joined["codigo_pit"].notna().to_numpy(),
+        np.where(pd.isna(ae_prob), "", ae_prob).astype(object),
+    )
     estado = np.full(n, "", dtype=object)
     for part in problems:
         both = (estado != "") & (part != "")
         estado = np.where(both, estado + "; " + part, np.where(estado == "", part, estado)).astype(object)
-    ok = (estado == "") & np.isfinite(ae) & np.isfinite(area) & (area > 0) & np.isfinite(aiva) & np.isfinite(fu)
+    ok = (
+        (estado == "")
+        & np.isfinite(ae)
+        & np.isfinite(area)
+        & (area > 0)
+        & np.isfinite(aiva)
+        & np.isfinite(fu)
+    )
     estado = np.where(estado == "", np.where(ok, "ok", "sin datos para el COD"), estado).astype(object)
 
     ic = np.full(n, np.nan)
@@ -270,8 +362,17 @@ def stage_cod(joined: pd.DataFrame, ctx: Context) -> pd.DataFrame:
         nan = np.full(int(ok.sum()), np.nan)
         calc_in = pd.DataFrame(
             {
-                "alfa": alfa[ok], "vc": vc[ok], "fu": fu[ok], "ae": ae[ok], "area_terreno": area[ok],
-                "aiva": aiva[ok], "ir": nan, "auv": nan, "vsa": nan, "vs_c": nan, "vis": nan,
+                "alfa": alfa[ok],
+                "vc": vc[ok],
+                "fu": fu[ok],
+                "ae": ae[ok],
+                "area_terreno": area[ok],
+                "aiva": aiva[ok],
+                "ir": nan,
+                "auv": nan,
+                "vsa": nan,
+                "vs_c": nan,
+                "vis": nan,
                 "area_util_proyecto": nan,
             },
             index=joined.index[ok],
@@ -385,6 +486,14 @@ def process_lots(
     if bar is not None:
         bar.close()
     joined["escenario"] = ctx.escenario["nombre"]
+    # text columns as object with None for null, whatever pandas inferred for this chunk (a chunk whose values
+    # are all null would otherwise get another dtype): chunks and backends must give identical frames
+    for col in joined.columns:
+        dtype = joined[col].dtype
+        if dtype is np.dtype(object) or isinstance(dtype, pd.StringDtype):
+            values = joined[col].to_numpy(dtype=object)
+            values[pd.isna(values)] = None
+            joined[col] = pd.Series(values, index=joined.index, dtype="object")  # type: ignore[call-overload]
     return joined
 
 
@@ -407,7 +516,8 @@ def check_integrity(lots: gpd.GeoDataFrame, result: pd.DataFrame) -> None:
     """
     if len(result) != len(lots) or not result.index.equals(lots.index):
         raise DataIntegrityError(
-            f"predios_resultado tiene {len(result)} filas para {len(lots)} predios de entrada: se perderían o "
+            f"predios_resultado tiene {len(result)} filas para {len(lots)} predios de entrada: se "
+            "perderían o "
             "duplicarían predios; no se escribe nada (informe este error)"
         )
     claves = lots["clave_catastral"].astype(str).to_numpy()
@@ -427,14 +537,23 @@ def run_problems(predios: pd.DataFrame) -> pd.DataFrame:
             "id": sub["clave_catastral"].astype(str).to_numpy(dtype=object),
             "problema": sub["estado"].to_numpy(dtype=object),
             "accion": "COD no calculado (nulo); el predio se conserva en predios_resultado con su estado",
-            "correccion": "complete el dato que falta (PIT, AIVA, uso, edificabilidad o geometría) y vuelva a correr",
+            "correccion": (
+                "complete el dato que falta (PIT, AIVA, uso, edificabilidad o geometría) y vuelva a correr"
+            ),
             "bloqueante": False,
         }
     )
 
 
 def _metadatos(
-    *, rules: Rules, ctx: Context, project: Any, started: datetime, seconds: float, n: int, backend: str,
+    *,
+    rules: Rules,
+    ctx: Context,
+    project: Any,
+    started: datetime,
+    seconds: float,
+    n: int,
+    backend: str,
     timings: dict[str, float],
 ) -> pd.DataFrame:
     params = {
@@ -474,7 +593,8 @@ def _load_project(project: Any, rules: Rules) -> Any:
         return read_project(project, rules=rules)
     if not hasattr(project, "layers"):
         raise QuitogeoError(
-            f"run() espera un Project, una ruta o None (proyecto de muestra); recibió {type(project).__name__}"
+            "run() espera un Project, una ruta o None (proyecto de muestra); "
+            f"recibió {type(project).__name__}"
         )
     return project
 
@@ -508,7 +628,8 @@ def run(
     Parameters
     ----------
     project : Project, str, Path or None
-        A :class:`quitogeo.io.Project`, a path :func:`quitogeo.io.read_project` accepts, or None for the embedded
+        A :class:`quitogeo.io.Project`, a path :func:`quitogeo.io.read_project` accepts, or None for the
+        embedded
         sample project.
     rules : Rules, str or Path, optional
         Rules (or a rules file); the packaged default when None.
@@ -543,7 +664,7 @@ def run(
         joined = process_lots(lots, ctx, progress=progress, timings=timings)
     elif backend == "dask":
         try:
-            from quitogeo.backends import dask as dask_backend
+            dask_backend: Any = importlib.import_module("quitogeo.backends.dask")
         except ImportError as exc:
             raise QuitogeoError(
                 "el backend 'dask' no está disponible en esta instalación; use backend='local'"
@@ -561,15 +682,27 @@ def run(
     base = getattr(proj, "problems", None)
     problem_cols = ["capa", "id", "problema", "accion", "correccion", "bloqueante"]
     frames = [f for f in (base, run_problems(predios)) if f is not None and len(f)]
-    problemas = (pd.concat([f[problem_cols] for f in frames], ignore_index=True) if frames
-                 else pd.DataFrame({c: pd.Series(dtype=object) for c in problem_cols}))
+    problemas = (
+        pd.concat([f[problem_cols] for f in frames], ignore_index=True)
+        if frames
+        else pd.DataFrame({c: pd.Series(dtype=object) for c in problem_cols})
+    )
     problemas["bloqueante"] = problemas["bloqueante"].astype(bool)
     seconds = time.perf_counter() - t_start
-    meta = _metadatos(rules=rules, ctx=ctx, project=proj, started=started, seconds=seconds, n=len(predios),
-                      backend=backend, timings=timings)
+    meta = _metadatos(
+        rules=rules,
+        ctx=ctx,
+        project=proj,
+        started=started,
+        seconds=seconds,
+        n=len(predios),
+        backend=backend,
+        timings=timings,
+    )
     log.info("corrida: %d predios en %.2f s", len(predios), seconds)
-    return RunResult(predios=predios, resumen=res, problemas=problemas, metadatos=meta, tiempos=timings,
-                     project=proj)
+    return RunResult(
+        predios=predios, resumen=res, problemas=problemas, metadatos=meta, tiempos=timings, project=proj
+    )
 
 
 __all__ = [

@@ -149,7 +149,18 @@ class _Frame:
         padded = np.concatenate([np.full(6, raw[0]), raw, np.full(6, raw[-1])])
         self.g_grid, self.g_vals = grid, np.convolve(padded, kernel, mode="valid")
         # Stations sit exactly on u = 0 of the bent frame: keep their real offsets from the smoothed curve.
+        self.station_u_raw = u
         self.station_u = u - np.interp(v, self.g_grid, self.g_vals)
+
+    def set_knots(self, v_knots: np.ndarray) -> None:
+        """Make g piecewise linear with its kinks on ``v_knots`` (the cross streets' centrelines).
+
+        Between two knots the map to TM-Quito is then affine, so every lot (which never crosses a cross street)
+        keeps straight, shared edges exactly: no slivers or overlaps between neighbouring lots.
+        """
+        self.g_vals = np.interp(v_knots, self.g_grid, self.g_vals)
+        self.g_grid = np.asarray(v_knots, dtype=float)
+        self.station_u = self.station_u_raw - np.interp(self.station_v, self.g_grid, self.g_vals)
 
     def to_tm(self, coords: np.ndarray) -> np.ndarray:
         u = coords[:, 0] + np.interp(coords[:, 1], self.g_grid, self.g_vals)
@@ -236,6 +247,7 @@ def make_sample_project(n_lotes: int = 4000, *, seed: int = 2024) -> dict[str, g
     widths = (np.array([8.0, 10.0, 12.0, 15.0, 20.0]), np.array([0.22, 0.3, 0.26, 0.14, 0.08]))
     pu, wu = _grid_lines(rng, u_lo, u_hi, 50.0, 100.0, widths)
     pv, wv = _grid_lines(rng, v_lo, v_hi, 80.0, 220.0, widths)
+    frame.set_knots(pv)
     pu = pu - (pu[np.argmin(np.abs(pu))])  # a street centreline on u = 0: Av. 10 de Agosto over the Metro
     i_agosto = int(np.argmin(np.abs(pu)))
     i_diciembre = int(np.argmin(np.abs(pu - min(450.0, 0.35 * width))))

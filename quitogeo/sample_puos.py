@@ -1,31 +1,30 @@
 """The PUOS (previous plan) layer of the synthetic sample project.
 
-Derived from the sample's PUGS polygons (same geometries) with deliberate differences, so that the PUOS → PUGS
-comparison of :mod:`quitogeo.ambitos` finds every ámbito and combination of Anexo 01 §2 somewhere in the
-sample. Each PUGS polygon gets one *case* (:data:`CASES`); the PUOS attributes are the PUGS ones changed as the
-case says:
+Derived from the sample's PUGS polygons (cut into strips) with deliberate differences, so that the PUOS →
+PUGS comparison of :mod:`quitogeo.ambitos` finds every ámbito and combination of Anexo 01 §2 somewhere in the
+sample. Each strip gets one *case* (:data:`CASES`); its PUOS attributes are the PUGS ones changed as the case
+says:
 
-================================  ==============================================================================
-case                              PUOS (old) compared with PUGS (new)
-================================  ==============================================================================
-``sin_cambio``                    same use, classification, lote mínimo; PUOS floors and COS total = PUGS máximos
-``clasificacion``                 rural in the PUOS, urbano in the PUGS (transformación de clasificación)
-``uso_tabla2``                    R1/R2/R3 with floors in the Tabla 2 range → PUGS Tipología/RU (IR 0.20)
-``uso_tabla3``                    I2/I3/I4 → PUGS IMI/IAI/IAR (IR 1.18)
-``uso_fuera``                     another use category (e.g. R2 → M), outside the tables (IR of the zone)
-``lote_minimo``                   PUOS lote mínimo twice the PUGS one; COS PB and floors unchanged (§2.2.2 met)
-``lote_minimo_sin_condiciones``   the same with a PUOS COS PB 10 points higher (§2.2.2 b fails: reported only)
-``edificabilidad``                PUOS = PUGS básico, so the PUGS máximo is an incremento (Ae)
-``edificabilidad_uso``            ``edificabilidad`` + ``uso_fuera`` (§2.3.1)
-``edificabilidad_lote_minimo``    ``edificabilidad`` + ``lote_minimo`` (§2.3.2)
-``lote_minimo_uso``               ``lote_minimo`` + ``uso_fuera`` (§2.3.3, the larger)
-``tres``                          ``edificabilidad`` + ``uso_fuera`` + ``lote_minimo``
-================================  ==============================================================================
+- ``sin_cambio``: same use, classification and lote mínimo; PUOS floors and COS total = PUGS máximos.
+- ``clasificacion``: rural in the PUOS, urbano in the PUGS (transformación de clasificación).
+- ``uso_tabla2``: R1/R2/R3 with floors in the Tabla 2 range → PUGS Tipología/RU (IR 0.20).
+- ``uso_tabla3``: I2/I3/I4 → PUGS IMI/IAI/IAR (IR 1.18).
+- ``uso_fuera``: another use category (R2 → M, or M/other → R2), outside the tables (IR of the zone).
+- ``lote_minimo``: PUOS lote mínimo twice the PUGS one; COS PB and floors unchanged (§2.2.2 met).
+- ``lote_minimo_sin_condiciones``: the same with a PUOS COS PB 10 points higher (§2.2.2 b fails: reported).
+- ``edificabilidad``: PUOS = PUGS básico, so the PUGS máximo is an incremento (Ae).
+- ``edificabilidad_uso`` (§2.3.1), ``edificabilidad_lote_minimo`` (§2.3.2), ``lote_minimo_uso`` (§2.3.3, the
+  larger) and ``tres`` (all three): the combinations of the cases above.
 
-Every case a polygon can take (its PUGS use, classification and buildability allow it) is given to at least
-one polygon when there are enough polygons; the lote-mínimo cases go first to the polygons with the smallest
-PUGS lote mínimo, whose lots are most likely to be divisible (§2.2.2 a). The rest are drawn with the seed.
-Same seed → same layer.
+The PUOS zones are not the PUGS polygons: each PUGS polygon is cut into vertical strips (2 to 4, more when
+the PUGS has few polygons), as an older plan drew its own boundaries; lots straddling a strip boundary take
+the zone of largest overlap. Every case a strip can take (its PUGS use, classification and buildability allow
+it) is given to at least one strip when there are enough strips, the largest strips first (they hold lots);
+the lote-mínimo cases go first to the smallest PUGS lote mínimo, whose lots are most likely divisible
+(§2.2.2 a). The rest are drawn with the seed. Same seed → same layer.
+
+Tabla 2 and Tabla 3 cases need PUGS polygons whose use is a PUGS homologue (RU1, Tipología 3, IMI …) of a
+residential or industrial PUOS use: a sample PUGS without one cannot show that case.
 """
 
 from __future__ import annotations
@@ -33,6 +32,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from quitogeo.rules import Rules, load_rules
 
@@ -68,7 +68,9 @@ _WEIGHTS: dict[str, float] = {
     "tres": 0.5,
 }
 
-_LM_CASES = ("lote_minimo", "lote_minimo_sin_condiciones", "lote_minimo_uso", "edificabilidad_lote_minimo", "tres")
+_LM_CASES = (
+    "lote_minimo", "lote_minimo_sin_condiciones", "lote_minimo_uso", "edificabilidad_lote_minimo", "tres"
+)
 _USO_FUERA = ("uso_fuera", "edificabilidad_uso", "lote_minimo_uso", "tres")
 _EDIF = ("edificabilidad", "edificabilidad_uso", "edificabilidad_lote_minimo", "tres")
 
@@ -94,6 +96,22 @@ def _equivalences(rules: Rules) -> tuple[dict[str, tuple[str, int, int]], dict[s
     return res, ind
 
 
+def _strips(pugs: gpd.GeoDataFrame, *, parts: int) -> gpd.GeoDataFrame:
+    """Cut each polygon into ``parts`` vertical strips of equal width (empty pieces dropped)."""
+    geoms = np.asarray(pugs.geometry.array, dtype=object)
+    bounds = shapely.bounds(geoms)  # xmin, ymin, xmax, ymax per polygon
+    rep = np.repeat(np.arange(len(geoms)), parts)
+    k = np.tile(np.arange(parts), len(geoms))
+    width = (bounds[rep, 2] - bounds[rep, 0]) / parts
+    x0 = bounds[rep, 0] + k * width
+    boxes = shapely.box(x0, bounds[rep, 1], x0 + width, bounds[rep, 3])
+    pieces = shapely.intersection(geoms[rep], boxes)
+    keep = ~shapely.is_empty(pieces) & (shapely.area(pieces) > 0)
+    out = pugs.iloc[rep[keep]].copy()
+    out = out.set_geometry(pieces[keep])
+    return out.reset_index(drop=True)
+
+
 def make_puos_layer(pugs: gpd.GeoDataFrame, *, seed: int) -> gpd.GeoDataFrame:
     """Return a ``puos`` layer (layers.md) derived from the sample's ``pugs`` layer.
 
@@ -109,12 +127,15 @@ def make_puos_layer(pugs: gpd.GeoDataFrame, *, seed: int) -> gpd.GeoDataFrame:
     Returns
     -------
     GeoDataFrame
-        Same geometries and CRS as ``pugs``. Columns ``uso_principal, clasificacion, forma_ocupacion,
-        lote_minimo, pisos, cos_pb, cos_total, codigo_edificabilidad`` and ``caso`` (which deliberate
-        difference the polygon carries, :data:`CASES`; documentation for the sample, not read by the run).
+        Vertical strips of the ``pugs`` polygons (same CRS, together covering the same area). Columns
+        ``uso_principal, clasificacion, forma_ocupacion, lote_minimo, pisos, cos_pb, cos_total,
+        codigo_edificabilidad`` and ``caso`` (which deliberate difference the strip carries, :data:`CASES`;
+        documentation for the sample, not read by the run).
     """
     rules = load_rules()
     rng = np.random.default_rng(seed)
+    source = pugs
+    pugs = _strips(source, parts=int(np.clip(np.ceil(2 * len(CASES) / max(len(source), 1)), 2, 4)))
     n = len(pugs)
     idx = pugs.index
     code = (
@@ -146,8 +167,12 @@ def make_puos_layer(pugs: gpd.GeoDataFrame, *, seed: int) -> gpd.GeoDataFrame:
     feasible = {
         "sin_cambio": pd.Series(True, index=idx),
         "clasificacion": (clas == "urbano").fillna(False),
-        "uso_tabla2": (tabla2_code.notna() & (tabla2_code.str.casefold() != code.str.casefold())).fillna(False),
-        "uso_tabla3": (tabla3_code.notna() & (tabla3_code.str.casefold() != code.str.casefold())).fillna(False),
+        "uso_tabla2": (
+            tabla2_code.notna() & (tabla2_code.str.casefold() != code.str.casefold()) & pisos_m.notna()
+        ).fillna(False),
+        "uso_tabla3": (
+            tabla3_code.notna() & (tabla3_code.str.casefold() != code.str.casefold())
+        ).fillna(False),
         "uso_fuera": known_cat,
         "lote_minimo": can_lm,
         "lote_minimo_sin_condiciones": can_lm,
@@ -160,15 +185,15 @@ def make_puos_layer(pugs: gpd.GeoDataFrame, *, seed: int) -> gpd.GeoDataFrame:
 
     # --- assignment: one polygon per case first (scarcest prerequisites first), then drawn with the seed ----
     assigned = pd.Series(pd.NA, index=idx, dtype="string")
-    order = rng.permutation(n)  # random tie-break, fixed by the seed
-    # lote-mínimo cases prefer small PUGS lote mínimo (lots more likely divisible by 2 × it)
-    lm_rank = pd.Series(lm.to_numpy()[order], index=idx[order]).sort_values(kind="stable", na_position="last")
-    for case in CASES:
-        free = feasible[case] & assigned.isna()
-        candidates = lm_rank.index if case in _LM_CASES else idx[order]
+    ranking = pd.DataFrame({"lm": lm, "area": -pugs.geometry.area, "azar": rng.random(n)}, index=idx)
+    by_area = ranking.sort_values(["area", "azar"]).index  # largest strips first: they hold lots
+    by_lm = ranking.sort_values(["lm", "area", "azar"], na_position="last").index
+    for name in CASES:
+        free = feasible[name] & assigned.isna()
+        candidates = by_lm if name in _LM_CASES else by_area
         pick = [i for i in candidates if free.loc[i]][:1]  # per case (a dozen), not per lot
         if pick:
-            assigned.loc[pick[0]] = case
+            assigned.loc[pick[0]] = name
     rest = assigned.isna()
     if rest.any():
         names = np.array(CASES)
@@ -179,13 +204,13 @@ def make_puos_layer(pugs: gpd.GeoDataFrame, *, seed: int) -> gpd.GeoDataFrame:
         keys = np.where(ok, np.log(draws) / weights, -np.inf)
         chosen = names[np.argmax(keys, axis=1)]
         assigned = assigned.where(~rest, pd.Series(chosen, index=idx, dtype="string"))
-    case = assigned.astype(str)
+    caso: pd.Series = assigned.astype(str)
 
     # --- PUOS attributes from the case ----------------------------------------------------------------------
-    is_ = {c: (case == c) for c in CASES}
-    uso_fuera = case.isin(_USO_FUERA)
-    edif = case.isin(_EDIF)
-    lm_case = case.isin(_LM_CASES)
+    is_ = {c: (caso == c) for c in CASES}
+    uso_fuera = caso.isin(_USO_FUERA)
+    edif = caso.isin(_EDIF)
+    lm_case = caso.isin(_LM_CASES)
     other_use = pd.Series(np.where(cat == "R2", "M", "R2"), index=idx)
     uso = code.astype(object)
     uso = uso.where(~is_["uso_tabla2"], tabla2_code.astype(object))
@@ -235,7 +260,7 @@ def make_puos_layer(pugs: gpd.GeoDataFrame, *, seed: int) -> gpd.GeoDataFrame:
             "cos_pb": cos.to_numpy(dtype=np.float64),
             "cos_total": cos_total.to_numpy(dtype=np.float64),
             "codigo_edificabilidad": codigo.astype(object).to_numpy(dtype=object),
-            "caso": case.to_numpy(dtype=object),
+            "caso": caso.to_numpy(dtype=object),
         },
         geometry=pugs.geometry.to_numpy(),
         crs=pugs.crs,

@@ -7,7 +7,8 @@ A scenario is a table of the rules file's ``[escenarios]`` chosen with ``--escen
   whatever its eligibility under Res. 13-2016 (the PUGS grants this buildability by itself).
 - ``zuae``: Ae = pisos × COS PB/100 × área for lots eligible under Sección II, ``pisos`` capped at
   ``umbrales.pisos_max_zuae`` (Art. 5 b); 0 for lots not eligible.
-- ``ecoeficiencia``: Ae = extra floors at the scenario's ``puntaje`` (``pisos_adicionales_max``) × COS PB/100 ×
+- ``ecoeficiencia``: Ae = extra floors at the scenario's ``puntaje`` (``pisos_adicionales_max``) × COS PB/100
+×
   área for lots eligible under Sección VI; 0 for lots not eligible.
 
 A lot whose Ae cannot be computed gets NaN and a reason in ``ae_problema`` (it becomes its ``estado``).
@@ -46,7 +47,8 @@ def area_excedente(frame: pd.DataFrame, *, rules: Rules, escenario: dict[str, An
     Returns
     -------
     DataFrame
-        Aligned to ``frame.index``: ``ae_m2`` (float, NaN when not computable) and ``ae_problema`` (None or the
+        Aligned to ``frame.index``: ``ae_m2`` (float, NaN when not computable) and ``ae_problema`` (None or
+        the
         reason in Spanish).
     """
     n = len(frame)
@@ -59,7 +61,8 @@ def area_excedente(frame: pd.DataFrame, *, rules: Rules, escenario: dict[str, An
         by_floors = (_col(frame, "pisos_maximos") - _col(frame, "pisos_basicos")) * cos_pb / 100.0 * area
         ae = np.where(np.isfinite(by_cos), by_cos, by_floors)
         problem = np.where(
-            ~np.isfinite(ae), "sin edificabilidad máxima/básica en el PIT (cos_total_* o pisos_* y cos_pb)",
+            ~np.isfinite(ae),
+            "sin edificabilidad máxima/básica en el PIT (cos_total_* o pisos_* y cos_pb)",
             np.where(ae < 0, "edificabilidad máxima menor que la básica en el PIT", None),
         ).astype(object)
     elif tipo in ("zuae", "ecoeficiencia"):
@@ -70,13 +73,16 @@ def area_excedente(frame: pd.DataFrame, *, rules: Rules, escenario: dict[str, An
             label = "ZUAE"
         else:
             eleg = frame["elegible_ecoeficiencia"].astype("boolean")
-            floors = frame["pisos_adicionales_max"].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+            floors = (
+                frame["pisos_adicionales_max"].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+            )
             label = "eco-eficiencia"
         yes = eleg.fillna(False).to_numpy(dtype=bool)
         unknown = eleg.isna().to_numpy()
         ae = np.where(yes, floors * cos_pb / 100.0 * area, 0.0)
         problem = np.where(
-            unknown, f"elegibilidad {label} sin dato",
+            unknown,
+            f"elegibilidad {label} sin dato",
             np.where(yes & ~np.isfinite(cos_pb), "sin COS PB en el PIT", None),
         ).astype(object)
     else:  # the rules loader already refuses unknown types

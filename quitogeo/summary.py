@@ -1,4 +1,4 @@
-"""The ``resumen`` table: potential recaudación aggregated by administración zonal, parroquia and AIVA band."""
+"""The ``resumen`` table: potential recaudación by administración zonal, parroquia and AIVA band."""
 
 from __future__ import annotations
 
@@ -7,18 +7,23 @@ import pandas as pd
 
 from quitogeo.rules import Rules
 
-#: Grouping dimensions of ``resumen`` (the ``agrupacion`` column), in output order; ``total`` closes the table.
+#  Grouping dimensions of ``resumen`` (the ``agrupacion`` column), in output order; ``total`` closes the
+# table.
 GROUPINGS: tuple[str, ...] = ("administracion_zonal", "parroquia", "banda_aiva", "total")
 
 SIN_DATO = "sin dato"
 
 
 def aiva_band(aiva: pd.Series, *, rules: Rules) -> pd.Series:
-    """The β row band of each AIVA value as text (normativa §1: ≤ lo; lo < x < hi; ≥ hi), ``sin dato`` for NaN."""
+    """Return the β row band of each AIVA value as text (``sin dato`` for NaN).
+
+    Bands as normativa §1: AIVA ≤ lo; lo < AIVA < hi; AIVA ≥ hi (``beta.aiva_limites``).
+    """
     lo, hi = (float(x) for x in rules["beta"]["aiva_limites"])
     v = pd.to_numeric(aiva, errors="coerce").to_numpy(dtype=np.float64)
     labels = np.where(
-        np.isnan(v), SIN_DATO,
+        np.isnan(v),
+        SIN_DATO,
         np.where(v <= lo, f"AIVA ≤ {lo:g}", np.where(v < hi, f"{lo:g} < AIVA < {hi:g}", f"AIVA ≥ {hi:g}")),
     )
     return pd.Series(labels, index=aiva.index, dtype=object)
@@ -39,14 +44,17 @@ def resumen(predios: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     -------
     DataFrame
         Long format, one row per group: ``agrupacion`` (one of :data:`GROUPINGS`), ``grupo``, ``n_predios``,
-        ``n_con_cod`` (lots with a COD), ``elegibles_zuae``, ``elegibles_cos_pb``, ``elegibles_ecoeficiencia``,
-        ``ae_m2`` and ``cod_potencial`` (USD, summed from exact cents). Missing group values read ``sin dato``.
+        ``n_con_cod`` (lots with a COD), ``elegibles_zuae``, ``elegibles_cos_pb``,
+        ``elegibles_ecoeficiencia``,
+        ``ae_m2`` and ``cod_potencial`` (USD, summed from exact cents). Missing group values read ``sin
+        dato``.
     """
     cents = predios["cod_centavos"].astype("Int64")
     base = pd.DataFrame(
         {
-            "administracion_zonal": predios["administracion_zonal"].astype(object).where(
-                predios["administracion_zonal"].notna(), SIN_DATO),
+            "administracion_zonal": predios["administracion_zonal"]
+            .astype(object)
+            .where(predios["administracion_zonal"].notna(), SIN_DATO),
             "parroquia": predios["parroquia"].astype(object).where(predios["parroquia"].notna(), SIN_DATO),
             "banda_aiva": aiva_band(predios["aiva_valor"], rules=rules),
             "total": "todos",
@@ -54,14 +62,23 @@ def resumen(predios: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
             "n_con_cod": cents.notna().astype(np.int64),
             "elegibles_zuae": predios["elegible_zuae"].astype("boolean").fillna(False).astype(np.int64),
             "elegibles_cos_pb": predios["elegible_cos_pb"].astype("boolean").fillna(False).astype(np.int64),
-            "elegibles_ecoeficiencia": predios["elegible_ecoeficiencia"].astype("boolean").fillna(False)
+            "elegibles_ecoeficiencia": predios["elegible_ecoeficiencia"]
+            .astype("boolean")
+            .fillna(False)
             .astype(np.int64),
             "ae_m2": pd.to_numeric(predios["ae_m2"], errors="coerce").fillna(0.0),
             "centavos": cents.fillna(0).astype(np.int64),
         }
     )
-    values = ["n_predios", "n_con_cod", "elegibles_zuae", "elegibles_cos_pb", "elegibles_ecoeficiencia", "ae_m2",
-              "centavos"]
+    values = [
+        "n_predios",
+        "n_con_cod",
+        "elegibles_zuae",
+        "elegibles_cos_pb",
+        "elegibles_ecoeficiencia",
+        "ae_m2",
+        "centavos",
+    ]
     groupings: tuple[str, ...] = GROUPINGS
     # --- ámbitos PUOS → PUGS (quitogeo.ambitos, issue 6): only when the run had a `puos` layer ------------
     # adds the grouping "ambito" (the ámbito applied per lot) and, in every group, the lots with a COD per

@@ -146,7 +146,7 @@ def test_map_of_a_real_run_in_chromium(chromium_path: Path, tmp_path: Path) -> N
     from quitogeo.pipeline import run
     from quitogeo.sample import write_sample_project
 
-    source = write_sample_project(tmp_path / "proyecto.gpkg", n_lotes=600, seed=7)
+    source = write_sample_project(tmp_path / "proyecto.gpkg", n_lotes=1500, seed=7)
     project = read_project(source)
     result = run(project)
     html = make_map(result, out=tmp_path / "mapa.html", project=project)

@@ -94,7 +94,9 @@ def test_ic_band_edges(ic: str, columna: int) -> None:
     ],
 )
 def test_ic_edges_through_compute_cod(ae: str, cod: str, beta: str, columna: int) -> None:
-    r = compute_cod("edificabilidad", rules=R, alfa="0.10", vc=400, fu="1.2", ae=ae, area_terreno=500, aiva=120)
+    r = compute_cod(
+        "edificabilidad", rules=R, alfa="0.10", vc=400, fu="1.2", ae=ae, area_terreno=500, aiva=120
+    )
     assert (str(r.cod), r.beta, r.beta_columna, r.beta_fila) == (cod, Decimal(beta), columna, 1)
 
 
@@ -155,8 +157,16 @@ def test_edificabilidad_uso() -> None:
     # Vs = 0.12 × 500 × 1.2 = 72; IC = 800 / 400 = 2 → column 2; AIVA 300 → row 2 → β 0.23
     # Ae + IRcu × AUV = 800 + 0.35 × 400 = 940; COD = 72 × 940 × 0.23 = 67680 × 0.23 = 15566.40
     r = compute_cod(
-        "edificabilidad-uso", rules=R, alfa="0.12", vc=500, fu="1.2", ae=800, area_terreno=400, ir="0.35",
-        auv=400, aiva=300,
+        "edificabilidad-uso",
+        rules=R,
+        alfa="0.12",
+        vc=500,
+        fu="1.2",
+        ae=800,
+        area_terreno=400,
+        ir="0.35",
+        auv=400,
+        aiva=300,
     )
     assert str(r.cod) == "15566.40"
     assert r.beta_columna == 2
@@ -166,8 +176,17 @@ def test_edificabilidad_lote_minimo() -> None:
     # Vs = 0.08 × 320 × 1.0 = 25.6; IC = 1200 / 400 = 3 → column 3; AIVA 90 → row 1 → β 0.21
     # Ae + IRlm × AUV = 1200 + 0.11 × 400 = 1244; 25.6 × 1244 = 31846.4; × 0.21 = 6687.744 → 6687.74
     r = compute_cod(
-        "edificabilidad-lote-minimo", rules=R, alfa="0.08", vc=320, fu="1.0", ae=1200, area_terreno=400,
-        ir="0.11", auv=400, aiva=90, **PRE_OK,
+        "edificabilidad-lote-minimo",
+        rules=R,
+        alfa="0.08",
+        vc=320,
+        fu="1.0",
+        ae=1200,
+        area_terreno=400,
+        ir="0.11",
+        auv=400,
+        aiva=90,
+        **PRE_OK,
     )
     assert str(r.cod) == "6687.74"
     assert r.cod_exacto == Decimal("6687.744")
@@ -176,14 +195,18 @@ def test_edificabilidad_lote_minimo() -> None:
 
 def test_rounding_is_half_up_at_the_end_only() -> None:
     # Vs = 0.1 × 100 × 1 = 10; COD = 10 × 0.25 × 0.17 = 0.425 exactly → half-up 0.43 (half-even would be 0.42)
-    r = compute_cod("edificabilidad", rules=R, alfa="0.1", vc=100, fu=1, ae="0.25", area_terreno=1000, aiva=100)
+    r = compute_cod(
+        "edificabilidad", rules=R, alfa="0.1", vc=100, fu=1, ae="0.25", area_terreno=1000, aiva=100
+    )
     assert r.cod_exacto == Decimal("0.425")
     assert str(r.cod) == "0.43"
 
 
 def test_float_inputs_are_read_through_repr() -> None:
     # 0.1 as a float is 0.1000000000000000055…; read as "0.1" it gives the same 0.43 as above.
-    r = compute_cod("edificabilidad", rules=R, alfa=0.1, vc=100.0, fu=1.0, ae=0.25, area_terreno=1000.0, aiva=100.0)
+    r = compute_cod(
+        "edificabilidad", rules=R, alfa=0.1, vc=100.0, fu=1.0, ae=0.25, area_terreno=1000.0, aiva=100.0
+    )
     assert str(r.cod) == "0.43"
 
 
@@ -192,8 +215,14 @@ def test_weighted_fu() -> None:
     assert fu_ponderado([("1.0", 300), ("1.2", 100)]) == Decimal("1.05")
     # Vs = 0.12 × 500 × 1.05 = 63; COD = 63 × 300 × 0.22 = 4158.00
     r = compute_cod(
-        "edificabilidad", rules=R, alfa="0.12", vc=500, fu_usos=[("1.0", 300), ("1.2", 100)], ae=300,
-        area_terreno=400, aiva=450,
+        "edificabilidad",
+        rules=R,
+        alfa="0.12",
+        vc=500,
+        fu_usos=[("1.0", 300), ("1.2", 100)],
+        ae=300,
+        area_terreno=400,
+        aiva=450,
     )
     assert str(r.cod) == "4158.00"
     assert "Σ" in r.formula
@@ -209,8 +238,13 @@ def test_valor_suelo_functions() -> None:
 def test_vcc_unipropiedad() -> None:
     # (40000 + 2000) / 100 + 1500 / 30 = 420 + 50 = 470; adicionales with area 0 contribute 0 even with avalúo
     v = vcc_unipropiedad(
-        avaluo_cubiertas=40000, area_cubiertas=100, avaluo_instalaciones_especiales=2000, avaluo_abiertas=1500,
-        area_abiertas=30, avaluo_adicionales=800, area_adicionales=0,
+        avaluo_cubiertas=40000,
+        area_cubiertas=100,
+        avaluo_instalaciones_especiales=2000,
+        avaluo_abiertas=1500,
+        area_abiertas=30,
+        avaluo_adicionales=800,
+        area_adicionales=0,
     )
     assert v == Decimal(470)
 
@@ -218,8 +252,13 @@ def test_vcc_unipropiedad() -> None:
 def test_vcc_propiedad_horizontal() -> None:
     # (30000 + 2000 comunal) / 80 + 600 / 20 = 400 + 30 = 430; no adicionales (0 / 0 → 0)
     v = vcc_propiedad_horizontal(
-        avaluo_cubiertas=30000, area_cubiertas=80, avaluo_comunal=2000, avaluo_abiertas=600, area_abiertas=20,
-        avaluo_adicionales=0, area_adicionales=0,
+        avaluo_cubiertas=30000,
+        area_cubiertas=80,
+        avaluo_comunal=2000,
+        avaluo_abiertas=600,
+        area_abiertas=20,
+        avaluo_adicionales=0,
+        area_adicionales=0,
     )
     assert v == Decimal(430)
 
@@ -228,8 +267,18 @@ def test_uso_from_ph_components() -> None:
     # Vcc = 430 (above); Vs_c = 0.10 × 430 = 43; AIVA 200 → β 0.22
     # COD = 43 × 0.4 × 80 × 0.22 = 17.2 × 80 × 0.22 = 1376 × 0.22 = 302.72
     r = compute_cod(
-        "uso", rules=R, alfa="0.10", avaluo_cubiertas=30000, area_cubiertas=80, avaluo_comunal=2000,
-        avaluo_abiertas=600, area_abiertas=20, regimen="propiedad_horizontal", ir="0.4", auv=80, aiva=200,
+        "uso",
+        rules=R,
+        alfa="0.10",
+        avaluo_cubiertas=30000,
+        area_cubiertas=80,
+        avaluo_comunal=2000,
+        avaluo_abiertas=600,
+        area_abiertas=20,
+        regimen="propiedad_horizontal",
+        ir="0.4",
+        auv=80,
+        aiva=200,
     )
     assert str(r.cod) == "302.72"
     assert r.parametros["vcc"] == Decimal(430)
@@ -239,9 +288,20 @@ def test_uso_from_up_components_with_zero_area_component() -> None:
     # Vcc = 470 (the 800 of adicionales over 0 m² contributes 0); Vs_c = 0.1 × 470 = 47; AIVA 100 → β 0.17
     # COD = 47 × 0.2 × 100 × 0.17 = 9.4 × 100 × 0.17 = 159.80
     r = compute_cod(
-        "uso", rules=R, alfa="0.1", avaluo_cubiertas=40000, area_cubiertas=100,
-        avaluo_instalaciones_especiales=2000, avaluo_abiertas=1500, area_abiertas=30, avaluo_adicionales=800,
-        area_adicionales=0, regimen="unipropiedad", ir="0.2", auv=100, aiva=100,
+        "uso",
+        rules=R,
+        alfa="0.1",
+        avaluo_cubiertas=40000,
+        area_cubiertas=100,
+        avaluo_instalaciones_especiales=2000,
+        avaluo_abiertas=1500,
+        area_abiertas=30,
+        avaluo_adicionales=800,
+        area_adicionales=0,
+        regimen="unipropiedad",
+        ir="0.2",
+        auv=100,
+        aiva=100,
     )
     assert str(r.cod) == "159.80"
 
@@ -256,7 +316,7 @@ def test_vis_below_20_percent_gives_no_exoneration() -> None:
 
 
 def test_vis_at_20_percent_is_exonerated() -> None:
-    # 80 / 400 = 20 % exactly → applies; Ex = 80 / 300; COD_Ex = 3960 × (1 − 80/300) = 3960 × 220/300 = 2904.00
+    # 80 / 400 = 20 % exactly → applies; Ex = 80 / 300; COD_Ex = 3960 × (1 − 80/300) = 3960 × 220/300 = 2904
     r = compute_cod("edificabilidad", rules=R, **EDIF, vis=80, area_util_proyecto=400)
     assert r.exoneracion.aplica is True and r.exoneracion.total is False
     assert str(r.cod_exonerado) == "2904.00"
@@ -340,7 +400,7 @@ def test_larger_of_uso_wins() -> None:
     lm = compute_cod("lote-minimo", rules=R, vsa=10000, ir="0.15", aiva=600)
     m = cod_mayor(uso, lm)
     assert m.ambito_ganador == "uso" and str(m.resultado.cod) == "1228.50"
-    with pytest.raises(CalcInputError, match="2.3.3"):
+    with pytest.raises(CalcInputError, match=r"2\.3\.3"):
         cod_mayor(lm, uso)
 
 
@@ -392,7 +452,7 @@ def test_negative_input(name: str) -> None:
 
 @pytest.mark.parametrize("bad", [float("inf"), float("nan"), Decimal("NaN"), Decimal("-Infinity")])
 def test_non_finite_input(bad: Any) -> None:
-    with pytest.raises(CalcInputError, match="ae = .* no es un número finito") as exc:
+    with pytest.raises(CalcInputError, match=r"ae = .* no es un número finito") as exc:
         compute_cod("edificabilidad", rules=R, **{**EDIF, "ae": bad})
     assert exc.value.parameter == "ae"
 
@@ -416,14 +476,17 @@ def test_missing_parameter(name: str) -> None:
     assert exc.value.parameter == name
 
 
-@pytest.mark.parametrize(("ambito", "args", "missing"), [
-    ("uso", dict(alfa="0.1", vcc=400, auv=100, aiva=100), "ir"),
-    ("uso", dict(alfa="0.1", vcc=400, ir="0.2", aiva=100), "auv"),
-    ("uso", dict(vcc=400, ir="0.2", auv=100, aiva=100), "alfa"),
-    ("lote-minimo", dict(ir="0.2", aiva=100), "vsa"),
-    ("edificabilidad-uso", dict(EDIF, ir="0.3"), "auv"),
-    ("edificabilidad-lote-minimo", dict(EDIF, auv=100), "ir"),
-])
+@pytest.mark.parametrize(
+    ("ambito", "args", "missing"),
+    [
+        ("uso", dict(alfa="0.1", vcc=400, auv=100, aiva=100), "ir"),
+        ("uso", dict(alfa="0.1", vcc=400, ir="0.2", aiva=100), "auv"),
+        ("uso", dict(vcc=400, ir="0.2", auv=100, aiva=100), "alfa"),
+        ("lote-minimo", dict(ir="0.2", aiva=100), "vsa"),
+        ("edificabilidad-uso", dict(EDIF, ir="0.3"), "auv"),
+        ("edificabilidad-lote-minimo", dict(EDIF, auv=100), "ir"),
+    ],
+)
 def test_missing_parameter_per_ambito(ambito: str, args: dict[str, Any], missing: str) -> None:
     with pytest.raises(CalcInputError, match=f"falta el parámetro {missing} ") as exc:
         compute_cod(ambito, rules=R, **args)
@@ -434,8 +497,17 @@ def test_uso_needs_exactly_one_land_value_source() -> None:
     with pytest.raises(CalcInputError, match="una sola fuente de Vs_c"):
         compute_cod("uso", rules=R, ir="0.2", auv=100, aiva=100)
     with pytest.raises(CalcInputError, match="una sola fuente de Vs_c"):
-        compute_cod("uso", rules=R, alfa="0.1", vcc=400, avaluo_terreno=1000, area_terreno=10, ir="0.2", auv=100,
-                    aiva=100)
+        compute_cod(
+            "uso",
+            rules=R,
+            alfa="0.1",
+            vcc=400,
+            avaluo_terreno=1000,
+            area_terreno=10,
+            ir="0.2",
+            auv=100,
+            aiva=100,
+        )
 
 
 def test_uso_components_need_regimen_and_pairs() -> None:
@@ -443,23 +515,37 @@ def test_uso_components_need_regimen_and_pairs() -> None:
     with pytest.raises(CalcInputError, match="regimen"):
         compute_cod("uso", rules=R, avaluo_cubiertas=100, area_cubiertas=1, **base)
     with pytest.raises(CalcInputError, match="falta area_abiertas"):
-        compute_cod("uso", rules=R, avaluo_cubiertas=100, area_cubiertas=1, avaluo_abiertas=5,
-                    regimen="unipropiedad", **base)
+        compute_cod(
+            "uso",
+            rules=R,
+            avaluo_cubiertas=100,
+            area_cubiertas=1,
+            avaluo_abiertas=5,
+            regimen="unipropiedad",
+            **base,
+        )
     with pytest.raises(CalcInputError, match="no corresponde al régimen unipropiedad"):
-        compute_cod("uso", rules=R, avaluo_cubiertas=100, area_cubiertas=1, avaluo_comunal=5,
-                    regimen="unipropiedad", **base)
+        compute_cod(
+            "uso",
+            rules=R,
+            avaluo_cubiertas=100,
+            area_cubiertas=1,
+            avaluo_comunal=5,
+            regimen="unipropiedad",
+            **base,
+        )
     with pytest.raises(CalcInputError, match="Vcc = 0"):
         compute_cod("uso", rules=R, avaluo_cubiertas=0, area_cubiertas=0, regimen="unipropiedad", **base)
 
 
 def test_superfluous_parameter_is_refused() -> None:
-    with pytest.raises(CalcInputError, match="vsa .* no interviene en el ámbito edificabilidad") as exc:
+    with pytest.raises(CalcInputError, match=r"vsa .* no interviene en el ámbito edificabilidad") as exc:
         compute_cod("edificabilidad", rules=R, **EDIF, vsa=1000)
     assert exc.value.parameter == "vsa"
 
 
 def test_zero_lot_area_is_an_error() -> None:
-    with pytest.raises(CalcInputError, match="area_terreno .* = 0"):
+    with pytest.raises(CalcInputError, match=r"area_terreno .* = 0"):
         compute_cod("edificabilidad", rules=R, **{**EDIF, "area_terreno": 0})
 
 
@@ -468,21 +554,27 @@ def test_unknown_ambito() -> None:
         compute_cod("edificacion", rules=R)
 
 
-@pytest.mark.parametrize(("change", "parameter", "literal"), [
-    # a) new lote mínimo must be smaller than the old one: 600 → 600 fails
-    (dict(lote_minimo_nuevo=600), "lote_minimo_nuevo", "a)"),
-    # a) at least one resulting lot smaller than the old lote mínimo: 650 ≥ 600 fails
-    (dict(lote_resultante_menor=650), "lote_resultante_menor", "a)"),
-    # b) COS PB equal or larger: 30 < 35 fails
-    (dict(cos_pb_nuevo=30), "cos_pb_nuevo", "b)"),
-    # b) floors equal or larger: 2 < 3 fails
-    (dict(pisos_nuevo=2), "pisos_nuevo", "b)"),
-])
+@pytest.mark.parametrize(
+    ("change", "parameter", "literal"),
+    [
+        # a) new lote mínimo must be smaller than the old one: 600 → 600 fails
+        (dict(lote_minimo_nuevo=600), "lote_minimo_nuevo", "a)"),
+        # a) at least one resulting lot smaller than the old lote mínimo: 650 ≥ 600 fails
+        (dict(lote_resultante_menor=650), "lote_resultante_menor", "a)"),
+        # b) COS PB equal or larger: 30 < 35 fails
+        (dict(cos_pb_nuevo=30), "cos_pb_nuevo", "b)"),
+        # b) floors equal or larger: 2 < 3 fails
+        (dict(pisos_nuevo=2), "pisos_nuevo", "b)"),
+    ],
+)
 @pytest.mark.parametrize("ambito", ["lote-minimo", "edificabilidad-lote-minimo"])
 def test_each_failing_precondition(ambito: str, change: dict[str, Any], parameter: str, literal: str) -> None:
-    args: dict[str, Any] = dict(vsa=250000, ir="0.15", aiva=520) if ambito == "lote-minimo" else dict(
-        EDIF, ir="0.1", auv=100)
-    with pytest.raises(PreconditionError, match=rf"no se cumple Anexo 01 §2\.2\.2 {re.escape(literal)}") as exc:
+    args: dict[str, Any] = (
+        dict(vsa=250000, ir="0.15", aiva=520) if ambito == "lote-minimo" else dict(EDIF, ir="0.1", auv=100)
+    )
+    with pytest.raises(
+        PreconditionError, match=rf"no se cumple Anexo 01 §2\.2\.2 {re.escape(literal)}"
+    ) as exc:
         compute_cod(ambito, rules=R, **args, **{**PRE_OK, **change})
     assert exc.value.parameter == parameter
 
@@ -496,3 +588,33 @@ def test_rules_must_be_a_rules_object() -> None:
     with pytest.raises(TypeError, match="Rules"):
         compute_cod("edificabilidad", rules={"beta": {}}, **EDIF)  # type: ignore[arg-type]
 
+
+def test_calc_core_is_pure() -> None:
+    # The calc core must not pull in the GIS stack or do I/O (docs/design.md).
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, quitogeo.calc, quitogeo.cli.calc; "
+        "bad = [m for m in ('geopandas', 'shapely', 'pyogrio', 'fiona', 'rasterio', 'folium', 'pyproj') "
+        "if m in sys.modules]; print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_numpy_scalars_are_read_like_floats() -> None:
+    import numpy as np
+
+    # numpy 2 spells repr(np.float64(0.1)) "np.float64(0.1)": the reader must still see 0.1
+    r = compute_cod(
+        "edificabilidad",
+        rules=R,
+        alfa=np.float64(0.1),
+        vc=np.int64(100),
+        fu=np.float32(1.0),
+        ae=np.float64(0.25),
+        area_terreno=1000,
+        aiva=100,
+    )
+    assert str(r.cod) == "0.43"

@@ -19,7 +19,9 @@ SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[Heal
 
 
 def dec(lo: str, hi: str, places: int) -> st.SearchStrategy[Decimal]:
-    return st.decimals(Decimal(lo), Decimal(hi), places=places, allow_nan=False, allow_infinity=False)
+    """Decimals in [lo, hi] with ``places`` decimals (scaled integers: faster to draw than st.decimals)."""
+    q = Decimal(10) ** places
+    return st.integers(int(Decimal(lo) * q), int(Decimal(hi) * q)).map(lambda k: Decimal(k) / q)
 
 
 ALFA = dec("0.07", "0.20", 3)
@@ -43,17 +45,43 @@ def edif_args(**over: Any) -> st.SearchStrategy[dict[str, Decimal]]:
 # ------------------------------------------------------------------------------------------- non-negative
 @SETTINGS
 @given(
-    ambito=st.sampled_from(["uso", "edificabilidad", "lote-minimo", "edificabilidad-uso",
-                            "edificabilidad-lote-minimo"]),
-    alfa=ALFA, vc=VC, fu=FU, ae=AE, area=AREA, aiva=AIVA, ir=IR, auv=AUV, vsa=VSA, vs_c=VS_C,
+    ambito=st.sampled_from(
+        ["uso", "edificabilidad", "lote-minimo", "edificabilidad-uso", "edificabilidad-lote-minimo"]
+    ),
+    alfa=ALFA,
+    vc=VC,
+    fu=FU,
+    ae=AE,
+    area=AREA,
+    aiva=AIVA,
+    ir=IR,
+    auv=AUV,
+    vsa=VSA,
+    vs_c=VS_C,
     vis_share=st.one_of(st.none(), dec("0", "1", 3)),
     beneficio=st.booleans(),
 )
-def test_cod_is_non_negative(ambito: str, alfa: Decimal, vc: Decimal, fu: Decimal, ae: Decimal, area: Decimal,
-                             aiva: Decimal, ir: Decimal, auv: Decimal, vsa: Decimal, vs_c: Decimal,
-                             vis_share: Decimal | None, beneficio: bool) -> None:
-    args = _args_for(ambito, dict(alfa=alfa, vc=vc, fu=fu, ae=ae, area_terreno=area, aiva=aiva, ir=ir, auv=auv,
-                                  vsa=vsa, vs_c=vs_c))
+def test_cod_is_non_negative(
+    ambito: str,
+    alfa: Decimal,
+    vc: Decimal,
+    fu: Decimal,
+    ae: Decimal,
+    area: Decimal,
+    aiva: Decimal,
+    ir: Decimal,
+    auv: Decimal,
+    vsa: Decimal,
+    vs_c: Decimal,
+    vis_share: Decimal | None,
+    beneficio: bool,
+) -> None:
+    args = _args_for(
+        ambito,
+        dict(
+            alfa=alfa, vc=vc, fu=fu, ae=ae, area_terreno=area, aiva=aiva, ir=ir, auv=auv, vsa=vsa, vs_c=vs_c
+        ),
+    )
     if vis_share is not None and ambito.startswith("edificabilidad"):
         args["area_util_proyecto"] = ae + 1
         args["vis"] = vis_share * (ae + 1)
@@ -80,11 +108,17 @@ def test_edificabilidad_is_linear_in_ae_within_a_beta_cell(args: dict[str, Decim
 
 # ------------------------------------------------------------------------------------------- monotonicity
 @SETTINGS
-@given(args=edif_args(), a1=ALFA, a2=ALFA,
-       ambito=st.sampled_from(["edificabilidad", "edificabilidad-uso", "edificabilidad-lote-minimo"]),
-       ir=IR, auv=AUV)
-def test_monotone_in_alfa(args: dict[str, Decimal], a1: Decimal, a2: Decimal, ambito: str, ir: Decimal,
-                          auv: Decimal) -> None:
+@given(
+    args=edif_args(),
+    a1=ALFA,
+    a2=ALFA,
+    ambito=st.sampled_from(["edificabilidad", "edificabilidad-uso", "edificabilidad-lote-minimo"]),
+    ir=IR,
+    auv=AUV,
+)
+def test_monotone_in_alfa(
+    args: dict[str, Decimal], a1: Decimal, a2: Decimal, ambito: str, ir: Decimal, auv: Decimal
+) -> None:
     lo, hi = sorted((a1, a2))
     extra = {} if ambito == "edificabilidad" else {"ir": ir, "auv": auv}
     c_lo = compute_cod(ambito, rules=R, **{**args, **extra, "alfa": lo})
@@ -94,7 +128,9 @@ def test_monotone_in_alfa(args: dict[str, Decimal], a1: Decimal, a2: Decimal, am
 
 @SETTINGS
 @given(args=edif_args(), v1=AIVA, v2=AIVA, vsa=VSA, ir=IR)
-def test_monotone_in_aiva(args: dict[str, Decimal], v1: Decimal, v2: Decimal, vsa: Decimal, ir: Decimal) -> None:
+def test_monotone_in_aiva(
+    args: dict[str, Decimal], v1: Decimal, v2: Decimal, vsa: Decimal, ir: Decimal
+) -> None:
     lo, hi = sorted((v1, v2))
     e_lo = compute_cod("edificabilidad", rules=R, **{**args, "aiva": lo})
     e_hi = compute_cod("edificabilidad", rules=R, **{**args, "aiva": hi})
@@ -115,15 +151,29 @@ def _row(ambito: str, draw: st.DrawFn) -> dict[str, float]:
     if near_half and ambito == "edificabilidad":
         ae = draw(HALF_CENT_AE)
         area = ae / Decimal("1.5")  # IC = 1.5 → column 2
-        vals: dict[str, Any] = dict(alfa=Decimal("0.1"), vc=Decimal(100), fu=Decimal(1), ae=ae,
-                                    area_terreno=area.quantize(Decimal("0.0001")) or Decimal("0.0001"),
-                                    aiva=Decimal(100))
+        vals: dict[str, Any] = dict(
+            alfa=Decimal("0.1"),
+            vc=Decimal(100),
+            fu=Decimal(1),
+            ae=ae,
+            area_terreno=area.quantize(Decimal("0.0001")) or Decimal("0.0001"),
+            aiva=Decimal(100),
+        )
     else:
-        vals = dict(alfa=draw(ALFA), vc=draw(VC), fu=draw(FU), ae=draw(AE), aiva=draw(AIVA), ir=draw(IR),
-                    auv=draw(AUV), vsa=draw(VSA), vs_c=draw(VS_C))
+        vals = dict(
+            alfa=draw(ALFA),
+            vc=draw(VC),
+            fu=draw(FU),
+            ae=draw(AE),
+            aiva=draw(AIVA),
+            ir=draw(IR),
+            auv=draw(AUV),
+            vsa=draw(VSA),
+            vs_c=draw(VS_C),
+        )
         # IC exactly on an edge (1 or 2) sometimes, to exercise the band-edge recomputation.
         edge = draw(st.sampled_from([None, Decimal(1), Decimal(2)]))
-        vals["area_terreno"] = (vals["ae"] / edge if edge and vals["ae"] > 0 else draw(AREA))
+        vals["area_terreno"] = vals["ae"] / edge if edge and vals["ae"] > 0 else draw(AREA)
     vals.setdefault("ir", draw(IR))
     vals.setdefault("auv", draw(AUV))
     vals.setdefault("vsa", draw(VSA))
@@ -143,8 +193,11 @@ def _row(ambito: str, draw: st.DrawFn) -> dict[str, float]:
 
 @st.composite
 def frames(draw: st.DrawFn) -> tuple[str, bool, pd.DataFrame]:
-    ambito = draw(st.sampled_from(["uso", "edificabilidad", "lote-minimo", "edificabilidad-uso",
-                                   "edificabilidad-lote-minimo"]))
+    ambito = draw(
+        st.sampled_from(
+            ["uso", "edificabilidad", "lote-minimo", "edificabilidad-uso", "edificabilidad-lote-minimo"]
+        )
+    )
     n = draw(st.integers(1, 12))
     rows = [_row(ambito, draw) for _ in range(n)]
     return ambito, draw(st.booleans()), pd.DataFrame(rows, index=pd.Index(range(100, 100 + n)))
@@ -156,7 +209,7 @@ def test_vectorised_equals_scalar_to_the_cent(case: tuple[str, bool, pd.DataFram
     ambito, beneficio, frame = case
     out = cod_frame(frame, ambito=ambito, rules=R, beneficio=beneficio)
     assert out.index.equals(frame.index)
-    for idx, row in zip(frame.index, frame.to_dict("records")):
+    for idx, row in zip(frame.index, frame.to_dict("records"), strict=True):
         args = {k: row[k] for k in needed_columns(ambito, beneficio=beneficio)}
         if not np.isnan(row["vis"]):
             args["vis"] = row["vis"]
@@ -171,3 +224,30 @@ def test_vectorised_equals_scalar_to_the_cent(case: tuple[str, bool, pd.DataFram
         assert out.at[idx, "beta"] == float(s.beta)
         if s.beta_fila is not None:
             assert (out.at[idx, "beta_fila"], out.at[idx, "beta_columna"]) == (s.beta_fila, s.beta_columna)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.floats(0.07, 0.2),
+            st.floats(0, 5000),
+            st.floats(0, 3),
+            st.floats(0, 1e5),
+            st.floats(1e-3, 1e5),
+            st.floats(0, 5000),
+        ),
+        min_size=1,
+        max_size=10,
+    )
+)
+def test_vectorised_equals_scalar_on_full_precision_floats(
+    rows: list[tuple[float, float, float, float, float, float]],
+) -> None:
+    # Arbitrary binary floats (17 significant digits): the scalar form reads each as Decimal(repr(x)).
+    frame = pd.DataFrame(rows, columns=["alfa", "vc", "fu", "ae", "area_terreno", "aiva"])
+    out = cod_frame(frame, ambito="edificabilidad", rules=R)
+    for i, row in enumerate(frame.to_dict("records")):
+        s = compute_cod("edificabilidad", rules=R, **row)
+        assert out["cod_centavos"].iloc[i] == int(s.cod * 100)
+        assert out["beta_columna"].iloc[i] == s.beta_columna

@@ -36,7 +36,12 @@ def lots_of(*geoms):
 
 def test_dead_end_pruning_keeps_cycles_and_removes_branches() -> None:
     vias = ring(
-        pasaje={"id_via": "P", "nombre": "Pasaje", "ancho_m": 8.0, "geometry": line((100, 0), (100, 40), (120, 60))},
+        pasaje={
+            "id_via": "P",
+            "nombre": "Pasaje",
+            "ancho_m": 8.0,
+            "geometry": line((100, 0), (100, 40), (120, 60)),
+        },
         cruce={"id_via": "C", "nombre": "Cruce", "ancho_m": 10.0, "geometry": line((50, 0), (50, 100))},
     )
     pieces, road, dead = dead_end_pieces(np.asarray(vias.geometry.array), precision=0.01)
@@ -64,10 +69,10 @@ def test_frontage_band_minimum_length_and_corner_touch() -> None:
     vias = ring()
     # half-width 7 + tolerance 2 = 9 m band around each centreline
     lots = lots_of(
-        rect(20, 7, 40, 30),     # front on Sur at y = 7: 20 m + 2 × 2 m of sides inside the band
-        rect(20, 10, 40, 30),    # front at y = 10, 1 m beyond the band: does not front
-        rect(7, 7, 30, 30),      # corner of Sur and Oeste: fronts both
-        rect(60, 40, 80, 60),    # interior: fronts nothing
+        rect(20, 7, 40, 30),  # front on Sur at y = 7: 20 m + 2 × 2 m of sides inside the band
+        rect(20, 10, 40, 30),  # front at y = 10, 1 m beyond the band: does not front
+        rect(7, 7, 30, 30),  # corner of Sur and Oeste: fronts both
+        rect(60, 40, 80, 60),  # interior: fronts nothing
         # a diamond whose east vertex (192, 20) pokes 1 m into Este's band (x ≥ 191): 2 × 1.41 m < 3 m
         poly((185, 13), (192, 20), (185, 27), (178, 20)),
     )
@@ -78,8 +83,14 @@ def test_frontage_band_minimum_length_and_corner_touch() -> None:
 
 
 def test_narrowest_road_named_and_widths_listed() -> None:
-    vias = ring(cruce={"id_via": "C", "nombre": "Calle Angosta", "ancho_m": 9.0,
-                       "geometry": line((100, 0), (100, 100))})
+    vias = ring(
+        cruce={
+            "id_via": "C",
+            "nombre": "Calle Angosta",
+            "ancho_m": 9.0,
+            "geometry": line((100, 0), (100, 100)),
+        }
+    )
     lots = lots_of(rect(104.5, 7, 130, 40))  # on Sur (14 m) and on Calle Angosta (9 m, band 4.5 + 2)
     out = join_frontage(lots, road_network(vias, rules=RULES), rules=RULES)
     assert out["vias_frente_nombres"].iloc[0] == "Calle Angosta; Sur"
@@ -90,7 +101,9 @@ def test_narrowest_road_named_and_widths_listed() -> None:
 
 def test_lot_across_a_t_junction_does_not_front_the_side_road() -> None:
     # the pasaje (12 m) ends on Sur's centreline at (100, 0); a lot south of Sur faces its mouth
-    vias = ring(pasaje={"id_via": "P", "nombre": "Pasaje", "ancho_m": 12.0, "geometry": line((100, 0), (100, 40))})
+    vias = ring(
+        pasaje={"id_via": "P", "nombre": "Pasaje", "ancho_m": 12.0, "geometry": line((100, 0), (100, 40))}
+    )
     lots = lots_of(rect(90, -30, 110, -7), rect(106, 10, 130, 30))
     out = join_frontage(lots, road_network(vias, rules=RULES), rules=RULES)
     assert texts(out["vias_frente_ids"]) == ["S", "P"]

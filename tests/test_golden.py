@@ -15,8 +15,15 @@ from quitogeo.rules import load_rules
 from quitogeo.testing import assert_lots_preserved, golden_layers, make_project
 
 GOLDEN = Path(__file__).parent / "golden" / "expected.csv"
-BOOL_COLS = ("en_zuae", "frente_sin_continuidad", "riesgo_no_mitigable", "en_plan_especial", "elegible_zuae",
-             "elegible_cos_pb", "elegible_ecoeficiencia")
+BOOL_COLS = (
+    "en_zuae",
+    "frente_sin_continuidad",
+    "riesgo_no_mitigable",
+    "en_plan_especial",
+    "elegible_zuae",
+    "elegible_cos_pb",
+    "elegible_ecoeficiencia",
+)
 
 
 @pytest.fixture(scope="module")
@@ -46,11 +53,28 @@ def test_every_lot_once_with_the_contract_columns(result) -> None:
 def test_golden_row(result, expected: pd.DataFrame, clave: str) -> None:
     got = _rows(result).loc[clave]
     exp = expected.loc[clave]
-    for col in ("codigo_pit", "uso_principal", "area_fuente", "aiva_codigos", "influencia", "vias_frente_ids",
-                "estado"):
+    for col in (
+        "codigo_pit",
+        "uso_principal",
+        "area_fuente",
+        "aiva_codigos",
+        "influencia",
+        "vias_frente_ids",
+        "estado",
+    ):
         value = got[col]
         assert ("" if pd.isna(value) else str(value)) == exp[col], col
-    for col in ("pit_fraccion", "area_m2", "aiva_valor", "min_ancho_frente_m", "ae_m2", "ic", "beta", "vs", "cod"):
+    for col in (
+        "pit_fraccion",
+        "area_m2",
+        "aiva_valor",
+        "min_ancho_frente_m",
+        "ae_m2",
+        "ic",
+        "beta",
+        "vs",
+        "cod",
+    ):
         if exp[col] == "":
             assert pd.isna(got[col]), col
         else:
@@ -86,16 +110,26 @@ def test_cod_equals_compute_cod_for_every_priced_lot(result) -> None:
     assert len(priced) == 11
     for row in priced.itertuples():
         single = compute_cod(
-            "edificabilidad", rules=rules, alfa=str(row.alfa), vc=str(row.vc), fu=str(row.fu), ae=repr(row.ae_m2),
-            area_terreno=repr(row.area_m2), aiva=repr(row.aiva_valor),
+            "edificabilidad",
+            rules=rules,
+            alfa=str(row.alfa),
+            vc=str(row.vc),
+            fu=str(row.fu),
+            ae=repr(row.ae_m2),
+            area_terreno=repr(row.area_m2),
+            aiva=repr(row.aiva_valor),
         )
-        assert str(single.cod) == f"{row.cod_centavos // 100}.{row.cod_centavos % 100:02d}", row.clave_catastral
+        assert str(single.cod) == f"{row.cod_centavos // 100}.{row.cod_centavos % 100:02d}", (
+            row.clave_catastral
+        )
         assert single.beta_fila == row.beta_fila and single.beta_columna == row.beta_columna
 
 
 def test_running_twice_gives_identical_results(result, tmp_path: Path) -> None:
     again = run(make_project(golden_layers(), path=tmp_path / "g.gpkg"))
-    pd.testing.assert_frame_equal(result.predios.drop(columns="geometry"), again.predios.drop(columns="geometry"))
+    pd.testing.assert_frame_equal(
+        result.predios.drop(columns="geometry"), again.predios.drop(columns="geometry")
+    )
     assert result.predios.geometry.geom_equals_exact(again.predios.geometry, tolerance=0).all()
     pd.testing.assert_frame_equal(result.resumen, again.resumen)
 

@@ -213,11 +213,10 @@ def test_cli_single_batch_and_errors(golden, tmp_path):
 
 @pytest.mark.browser
 def test_three_lots_render_in_chromium_and_print_to_a4(golden, tmp_path, chromium_path):
+    from conftest import CHROMIUM_ARGS
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
     from pypdf import PdfReader
-
-    from conftest import CHROMIUM_ARGS
 
     path, project = golden
     results = _results(path)  # read once for the whole test

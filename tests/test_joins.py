@@ -35,10 +35,22 @@ def test_overlap_pairs_exact_only_where_needed() -> None:
 
 def test_pit_largest_overlap_records_share() -> None:
     lots = lots_of(rect(0, 0, 10, 10), rect(100, 100, 110, 110))
-    pugs = layer([
-        {"codigo_pit": "A", "uso_principal": "M", "cos_pb": 50, "geometry": rect(-10, -10, 3, 20)},   # 30 %
-        {"codigo_pit": "B", "uso_principal": "R2", "cos_pb": 40, "geometry": rect(3, -10, 20, 20)},   # 70 %
-    ])
+    pugs = layer(
+        [
+            {
+                "codigo_pit": "A",
+                "uso_principal": "M",
+                "cos_pb": 50,
+                "geometry": rect(-10, -10, 3, 20),
+            },  # 30 %
+            {
+                "codigo_pit": "B",
+                "uso_principal": "R2",
+                "cos_pb": 40,
+                "geometry": rect(3, -10, 20, 20),
+            },  # 70 %
+        ]
+    )
     out = join_pit(lots, pugs, rules=RULES)
     assert texts(out["codigo_pit"]) == ["B", None]
     assert out["pit_fraccion"].iloc[0] == pytest.approx(0.7)
@@ -48,25 +60,29 @@ def test_pit_largest_overlap_records_share() -> None:
 
 def test_pit_tie_is_deterministic() -> None:
     lots = lots_of(rect(0, 0, 10, 10))
-    pugs = layer([
-        {"codigo_pit": "X", "uso_principal": "M", "geometry": rect(5, 0, 20, 10)},
-        {"codigo_pit": "W", "uso_principal": "M", "geometry": rect(-10, 0, 5, 10)},
-    ])
+    pugs = layer(
+        [
+            {"codigo_pit": "X", "uso_principal": "M", "geometry": rect(5, 0, 20, 10)},
+            {"codigo_pit": "W", "uso_principal": "M", "geometry": rect(-10, 0, 5, 10)},
+        ]
+    )
     # 50/50: the first feature of the layer wins, whatever the machine
     assert join_pit(lots, pugs, rules=RULES)["codigo_pit"].iloc[0] == "X"
 
 
 def test_aiva_highest_registered_with_sliver_tolerance() -> None:
     lots = lots_of(rect(0, 0, 10, 10), rect(20, 0, 30, 10), rect(40, 0, 50, 10))
-    aiva = layer([
-        {"codigo_aiva": "low", "valor_m2": 100.0, "geometry": rect(-5, -5, 60, 20)},
-        # overlaps lot 0 by 0.05 × 10 = 0.5 m² < 1 m²: a digitising sliver, does not register
-        {"codigo_aiva": "sliver", "valor_m2": 900.0, "geometry": rect(9.95, -5, 15, 20)},
-        # touches lot 1 only along x = 30: does not register
-        {"codigo_aiva": "edge", "valor_m2": 800.0, "geometry": rect(30, -5, 35, 20)},
-        # overlaps lot 2 by 2 × 10 = 20 m²: registers and is the highest
-        {"codigo_aiva": "high", "valor_m2": 600.0, "geometry": rect(48, -5, 55, 20)},
-    ])
+    aiva = layer(
+        [
+            {"codigo_aiva": "low", "valor_m2": 100.0, "geometry": rect(-5, -5, 60, 20)},
+            # overlaps lot 0 by 0.05 × 10 = 0.5 m² < 1 m²: a digitising sliver, does not register
+            {"codigo_aiva": "sliver", "valor_m2": 900.0, "geometry": rect(9.95, -5, 15, 20)},
+            # touches lot 1 only along x = 30: does not register
+            {"codigo_aiva": "edge", "valor_m2": 800.0, "geometry": rect(30, -5, 35, 20)},
+            # overlaps lot 2 by 2 × 10 = 20 m²: registers and is the highest
+            {"codigo_aiva": "high", "valor_m2": 600.0, "geometry": rect(48, -5, 55, 20)},
+        ]
+    )
     out = join_aiva(lots, aiva, rules=RULES)
     assert list(out["aiva_valor"]) == [100.0, 100.0, 600.0]
     assert texts(out["aiva_codigos"]) == ["low", "low", "high; low"]
@@ -82,10 +98,12 @@ def test_membership_absent_layer_is_null_not_false() -> None:
     lots = lots_of(rect(0, 0, 10, 10), rect(20, 0, 30, 10))
     layers = {
         "zuae": layer([{"codigo_zuae": "Z1", "geometry": rect(-5, -5, 15, 15)}]),
-        "riesgo": layer([
-            {"id": "RM", "categoria": "mitigable", "geometry": rect(-5, -5, 40, 15)},
-            {"id": "RN", "categoria": "No Mitigable", "geometry": rect(25, -5, 40, 15)},
-        ]),
+        "riesgo": layer(
+            [
+                {"id": "RM", "categoria": "mitigable", "geometry": rect(-5, -5, 40, 15)},
+                {"id": "RN", "categoria": "No Mitigable", "geometry": rect(25, -5, 40, 15)},
+            ]
+        ),
     }
     out = join_membership(lots, layers, rules=RULES)
     assert list(out["en_zuae"]) == [True, False]
@@ -102,10 +120,12 @@ def test_membership_absent_layer_is_null_not_false() -> None:
 def test_influence_buffers_metro_and_cet_apart() -> None:
     # Metro radius 500 m, CET 300 m (rules); distances measured lot → station point
     lots = lots_of(rect(0, 0, 10, 10), rect(490, 0, 500, 10), rect(700, 0, 710, 10), rect(2000, 0, 2010, 10))
-    est = layer([
-        {"nombre": "Metro A", "sistema": "metro", "geometry": point(-10, 5)},   # lot 0: 10 m; lot 1: 500 m
-        {"nombre": "CET B", "sistema": "CET", "geometry": point(1000, 5)},     # lot 2: 290 m; lot 1: 500 m
-    ])
+    est = layer(
+        [
+            {"nombre": "Metro A", "sistema": "metro", "geometry": point(-10, 5)},  # lot 0: 10 m; lot 1: 500 m
+            {"nombre": "CET B", "sistema": "CET", "geometry": point(1000, 5)},  # lot 2: 290 m; lot 1: 500 m
+        ]
+    )
     out = join_influence(lots, estaciones=est, areas_influencia=None, rules=RULES)
     assert list(out["influencia"]) == ["metro", "metro", "cet", "ninguna"]
     assert list(out["influencia_fuente"]) == ["buffer"] * 4
@@ -115,10 +135,12 @@ def test_influence_buffers_metro_and_cet_apart() -> None:
 
 def test_influence_both_areas_is_metro_and_official_layer_wins() -> None:
     lots = lots_of(rect(0, 0, 10, 10), rect(100, 0, 110, 10))
-    areas = layer([
-        {"sistema": "metro", "nombre": "A1", "geometry": rect(-5, -5, 15, 15)},
-        {"sistema": "cet", "nombre": "A2", "geometry": rect(-5, -5, 200, 15)},
-    ])
+    areas = layer(
+        [
+            {"sistema": "metro", "nombre": "A1", "geometry": rect(-5, -5, 15, 15)},
+            {"sistema": "cet", "nombre": "A2", "geometry": rect(-5, -5, 200, 15)},
+        ]
+    )
     est = layer([{"nombre": "far", "sistema": "metro", "geometry": point(5000, 0)}])
     out = join_influence(lots, estaciones=est, areas_influencia=areas, rules=RULES)
     assert list(out["influencia"]) == ["metro", "cet"]

@@ -181,7 +181,7 @@ def test_cod_classes_in_legend(tmp_path: Path) -> None:
     # classes are ordered: a lot with more COD is never in a lower class
     order = np.argsort(cod)
     assert (np.diff(clase[order]) >= 0).all()
-    assert "Sin COD (0 o no elegible)" in page and "$ " in page
+    assert "Sin COD" in page and "$ " in page
     # banner when verificado is not recorded
     assert "Reglas no verificadas" in page
 
@@ -267,3 +267,23 @@ def test_cli_map_from_results_gpkg(tmp_path: Path) -> None:
     assert again.exit_code == 1 and "--overwrite" in again.output
     missing = runner.invoke(cli, ["map", str(tmp_path / "no.gpkg")])
     assert missing.exit_code != 0
+
+
+@pytest.mark.slow
+def test_cli_map_on_the_sample_run(tmp_path: Path) -> None:
+    """Acceptance: `quitogeo map` on the sample's results writes one HTML file (with its context layers)."""
+    from quitogeo.export.gpkg import write_results
+    from quitogeo.io import read_project, sample_project_path
+    from quitogeo.pipeline import run
+
+    if not sample_project_path().is_file():
+        pytest.skip(f"no está el proyecto de muestra {sample_project_path()}")
+    gpkg = write_results(run(read_project()), tmp_path / "salida")["resultados"]
+    out = tmp_path / "mapa" / "mapa.html"
+    result = CliRunner().invoke(cli, ["map", str(gpkg), "--out", str(out), "--project",
+                                      str(sample_project_path())])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.parent.iterdir()) == ["mapa.html"]
+    page = out.read_text(encoding="utf-8")
+    assert len(map_data(page)["geom"]) == len(read_project().layers["predios"])
+    assert "Reglas no verificadas" in page  # the packaged rules have verificado = false

@@ -129,7 +129,10 @@ def test_cronograma_uses_rules_period_and_count():
     rules = _rules_with(4, periodo=3)
     plan = plan_cronograma("100.00", rules=rules, inicio=dt.date(2025, 1, 15))
     assert [c.fecha for c in plan.cuotas] == [
-        dt.date(2025, 4, 15), dt.date(2025, 7, 15), dt.date(2025, 10, 15), dt.date(2026, 1, 15)
+        dt.date(2025, 4, 15),
+        dt.date(2025, 7, 15),
+        dt.date(2025, 10, 15),
+        dt.date(2026, 1, 15),
     ]
     assert [c.centavos for c in plan.cuotas] == [2000] * 4
 
@@ -146,9 +149,13 @@ def test_cronograma_instalments_add_up_to_the_cent(total, cuotas, extra_share):
     upfront = minimum + int((total - minimum) * extra_share)
     if total - upfront < cuotas:  # balance under one cent per instalment: refused by design
         with pytest.raises(PaymentPlanError):
-            plan_cronograma(cents_to_str(total), rules=rules, inicio=INICIO, contado_inicial=cents_to_str(upfront))
+            plan_cronograma(
+                cents_to_str(total), rules=rules, inicio=INICIO, contado_inicial=cents_to_str(upfront)
+            )
         return
-    plan = plan_cronograma(cents_to_str(total), rules=rules, inicio=INICIO, contado_inicial=cents_to_str(upfront))
+    plan = plan_cronograma(
+        cents_to_str(total), rules=rules, inicio=INICIO, contado_inicial=cents_to_str(upfront)
+    )
     assert plan.contado_centavos * 5 >= total  # ≥ 20 %
     assert len(plan.cuotas) == cuotas
     assert plan.contado_centavos + sum(c.centavos for c in plan.cuotas) == total
@@ -186,7 +193,8 @@ def test_mixto_especie_contado_must_add_up_to_the_cent():
 
 
 def test_mixto_especie_cronograma():
-    # works 600.00; 400.00 by cronograma; minimum 20 % of the portion = 80.00; 320.00 in 12 → 26.67 × 8 + 26.66 × 4
+    # works 600.00; 400.00 by cronograma; minimum 20 % of the portion = 80.00;
+    # 320.00 in 12 → 26.67 × 8 + 26.66 × 4
     plan = plan_mixto("1000.00", rules=RULES, especie="600.00", combinacion="cronograma", inicio=INICIO)
     assert plan.contado_centavos == 8000
     assert [c.centavos for c in plan.cuotas] == [2667] * 8 + [2666] * 4
@@ -197,7 +205,11 @@ def test_mixto_especie_cronograma():
         )
     # base "total": the minimum is 20 % of the whole COD (200.00)
     plan_total = plan_mixto(
-        "1000.00", rules=_rules_with(12, base="total"), especie="600.00", combinacion="cronograma", inicio=INICIO
+        "1000.00",
+        rules=_rules_with(12, base="total"),
+        especie="600.00",
+        combinacion="cronograma",
+        inicio=INICIO,
     )
     assert plan_total.contado_centavos == 20000
 

@@ -199,20 +199,11 @@ def test_cli_builds_and_checks(tmp_path: Path) -> None:
         layer.to_file(project_path, layer=name, driver="GPKG")
     runner = CliRunner()
     out = tmp_path / "salida"
-    try:
-        import quitogeo.io
-
-        has_io = hasattr(quitogeo.io, "read_project")
-    except ImportError:
-        has_io = False
-    if has_io:
-        result = runner.invoke(
-            cli, ["registry", str(project_path), "--fecha", "2026-11", "--out", str(out), "--zip"]
-        )
-        assert result.exit_code == 0, result.output
-        assert (out / "17012611.zip").is_file()
-    else:
-        build_registry(small_project(), fecha="2026-11", out_dir=out)
+    result = runner.invoke(
+        cli, ["registry", str(project_path), "--fecha", "2026-11", "--out", str(out), "--zip"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (out / "17012611.zip").is_file()
     ok = runner.invoke(cli, ["registry", "--check", str(out / "17012611")])
     assert ok.exit_code == 0, ok.output
     assert "Paquete válido" in ok.output
@@ -229,6 +220,7 @@ def test_cli_usage_errors() -> None:
     assert "--fecha" in result.output
 
 
+@pytest.mark.slow
 def test_sample_project_package(tmp_path: Path) -> None:
     from quitogeo.io import read_project, sample_project_path
 

@@ -35,8 +35,11 @@ def test_packaged_rules_load_with_identity() -> None:
     assert rules["umbrales"]["vis_fraccion_min"] == 0.20
     assert rules["ir"]["interpretacion"] in ("indice", "multiplicador")
     assert (rules["ir"]["ircu_residencial"], rules["ir"]["ircu_industrial"]) == (0.20, 1.18)
-    assert set(rules["exoneracion"]["ambitos"]) == {"edificabilidad", "edificabilidad-uso",
-                                                    "edificabilidad-lote-minimo"}
+    assert set(rules["exoneracion"]["ambitos"]) == {
+        "edificabilidad",
+        "edificabilidad-uso",
+        "edificabilidad-lote-minimo",
+    }
     meta = rules.metadata()
     assert meta["reglas_version"] == "quito-2024.1" and meta["reglas_verificado"] is False
 
@@ -72,7 +75,7 @@ def test_missing_user_file_is_a_rules_error(tmp_path: Path) -> None:
 
 
 def test_unknown_top_level_key_is_named() -> None:
-    text = 'clave_rara = 1\n' + PACKAGED  # before the first [table], so it is a top-level key
+    text = "clave_rara = 1\n" + PACKAGED  # before the first [table], so it is a top-level key
     with pytest.raises(RulesError, match=r"clave desconocida 'clave_rara'"):
         parse_rules(text)
 

@@ -85,13 +85,17 @@ def command(
 ) -> None:
     """Liquidación de la concesión onerosa de derechos (COD) con su modalidad de pago.
 
-    Desde resultados:  quitogeo liquidacion --resultados salida/resultados.gpkg --clave 1234567
-
-    Desde datos de 'quitogeo calc':  quitogeo liquidacion edificabilidad --alfa 0.12 --vc 500 --fu 1.0
-    --ae 300 --area-terreno 400 --aiva 450 --modalidad cronograma --contado-inicial 800 --inicio 2025-04-01
+    Desde resultados de 'quitogeo run' (--resultados y --clave) o desde los datos de 'quitogeo calc'
+    (AMBITO y las mismas opciones). Modalidades del Anexo 01 §3: contado, cronograma (≥ 20 % de contado y
+    el saldo en cuotas según las reglas), especie, mixto (especie + contado o especie + cronograma).
+    Montos en USD con formato 1.234,56 en HTML/PDF; "1234.56" en JSON; fechas dd/mm/aaaa.
 
     \b
-    Montos en USD con formato 1.234,56 en HTML/PDF; "1234.56" en JSON.
+    Ejemplos:
+      quitogeo liquidacion --resultados salida/resultados.gpkg --clave 1234567 --formato pdf
+      quitogeo liquidacion edificabilidad --alfa 0.12 --vc 500 --fu 1.0 --ae 300 \\
+          --area-terreno 400 --aiva 450 --modalidad cronograma --inicio 2025-04-01
+      quitogeo liquidacion edificabilidad ... --modalidad mixto --especie 2000 --contado-inicial 1960
     """
     from quitogeo.export.documents.liquidacion import (
         liquidacion_desde_calc,

@@ -60,5 +60,5 @@ def command(results, out, project, max_lotes, celda_m, tiles, overwrite, rules_p
         tiles=tiles,
         overwrite=overwrite,
     )
-    size = Path(path).stat().st_size / 1e6
+    size = Path(str(path)).stat().st_size / 1e6
     click.echo(f"Mapa escrito en {path} ({size:.1f} MB)")

@@ -33,11 +33,24 @@ def _count(series) -> str:
 @click.command(name="run")
 @click.argument("project", required=False, type=click.Path(path_type=Path))
 @rules_option
-@click.option("--escenario", default=None, help="Escenario de las reglas ([escenarios]); por defecto el predeterminado.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("salida"),
-              show_default=True, help="Carpeta de salida.")
-@click.option("--backend", type=click.Choice(["local", "dask"]), default="local", show_default=True,
-              help="Dónde se ejecuta la corrida.")
+@click.option(
+    "--escenario", default=None, help="Escenario de las reglas ([escenarios]); por defecto el predeterminado."
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("salida"),
+    show_default=True,
+    help="Carpeta de salida.",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="Dónde se ejecuta la corrida.",
+)
 @overwrite_option
 @handle_errors
 def command(project, rules_path, escenario, out_dir, backend, overwrite):
@@ -64,13 +77,17 @@ def command(project, rules_path, escenario, out_dir, backend, overwrite):
     click.echo(f"quitogeo run — proyecto: {meta.get('proyecto', '')}")
     click.echo(f"Reglas {rules.version} ({rules.source}), verificado = {str(rules.verificado).lower()}")
     if not rules.verificado:
-        click.echo("NOTA: reglas NO verificadas (verificado = false): valores PARAM ilustrativos; "
-                   "los montos de COD no son oficiales.")
+        click.echo(
+            "NOTA: reglas NO verificadas (verificado = false): valores PARAM ilustrativos; "
+            "los montos de COD no son oficiales."
+        )
     sc = rules.scenario(escenario)
     click.echo(f"Escenario: {sc['nombre']} — {sc.get('descripcion', sc['tipo'])}")
     click.echo(f"Predios leídos: {len(p)} (corrida en {float(meta.get('duracion_s', 0)):.1f} s)")
-    click.echo(f"Elegibles: ZUAE {_count(p['elegible_zuae'])} · COS PB {_count(p['elegible_cos_pb'])} · "
-               f"eco-eficiencia {_count(p['elegible_ecoeficiencia'])}")
+    click.echo(
+        f"Elegibles: ZUAE {_count(p['elegible_zuae'])} · COS PB {_count(p['elegible_cos_pb'])} · "
+        f"eco-eficiencia {_count(p['elegible_ecoeficiencia'])}"
+    )
     res = result.resumen
     adz = res[res["agrupacion"] == "administracion_zonal"]
     click.echo("COD potencial por administración zonal:")
@@ -80,6 +97,16 @@ def command(project, rules_path, escenario, out_dir, backend, overwrite):
     total = res[res["agrupacion"] == "total"]
     if len(total):
         click.echo(f"  {'Total':<{width}}  {_money(float(total['cod_potencial'].iloc[0])):>20}")
+    # --- ámbitos PUOS → PUGS (quitogeo.ambitos, issue 6): only when the project has a `puos` layer ---
+    amb = res[res["agrupacion"] == "ambito"]
+    if len(amb) and "cod_ambito_potencial" in res.columns:
+        click.echo("COD por ámbito PUOS → PUGS (Anexo 01 §2; columna cod_ambito):")
+        w_amb = max(len(str(g)) for g in amb["grupo"])
+        amb_rows = zip(amb["grupo"].astype(str), amb["cod_ambito_potencial"].astype(float), amb["n_predios"],
+                       strict=True)
+        for grupo, monto, n_amb in amb_rows:
+            click.echo(f"  {grupo:<{w_amb}}  {_money(monto):>20}  ({n_amb} predios)")
+    # --- end ámbitos ---
     n_prob = len(result.problemas)
     n_lots = int((p["estado"] != "ok").sum())
     click.echo(f"Problemas de datos: {n_prob} ({n_lots} predios sin COD; ver la capa 'problemas')")

@@ -1,5 +1,6 @@
-"""Outputs of a run: the results GeoPackage (:mod:`quitogeo.export.gpkg`), the web map
-(:mod:`quitogeo.export.map`), the PPCCAAMM registry package (:mod:`quitogeo.export.registry`) and documents.
+"""Outputs of a run: results GeoPackage, web map, PPCCAAMM registry package and documents.
+
+Modules: :mod:`quitogeo.export.gpkg`, :mod:`quitogeo.export.map`, :mod:`quitogeo.export.registry`.
 
 Submodules are imported on use so that reading results does not load folium or the document renderers.
 """

@@ -26,10 +26,17 @@ SUMMARY_FILE = "resumen.csv"
 #: Layer names inside :data:`RESULTS_FILE`.
 LAYERS: tuple[str, ...] = ("predios_resultado", "resumen", "problemas", "metadatos")
 
-#: Integer columns of ``predios_resultado`` that may hold nulls (GDAL returns them as float; restored as Int64).
+#  Integer columns of ``predios_resultado`` that may hold nulls (GDAL returns them as float; restored as
+# Int64).
 INT_COLUMNS: tuple[str, ...] = (
-    "n_vias_frente", "pisos_adicionales_max", "pisos_adicionales_zuae", "beta_fila", "beta_columna",
-    "cod_centavos", "n_pit", "n_aiva",
+    "n_vias_frente",
+    "pisos_adicionales_max",
+    "pisos_adicionales_zuae",
+    "beta_fila",
+    "beta_columna",
+    "cod_centavos",
+    "n_pit",
+    "n_aiva",
 )
 
 
@@ -37,8 +44,11 @@ def _is_bool_column(name: str) -> bool:
     from quitogeo.eligibility import CONDITIONS
 
     conditions = {c for names in CONDITIONS.values() for c in names}
-    return (name in conditions or name.startswith(("en_", "elegible_"))
-            or name in ("frente_sin_continuidad", "riesgo_no_mitigable"))
+    return (
+        name in conditions
+        or name.startswith(("en_", "elegible_"))
+        or name in ("frente_sin_continuidad", "riesgo_no_mitigable")
+    )
 
 
 def _tmp(folder: Path, name: str) -> Path:
@@ -87,11 +97,19 @@ def write_results(result: object, out_dir: str | Path, *, overwrite: bool = Fals
     tmp_csv = _tmp(folder, SUMMARY_FILE)
     try:
         pyogrio.write_dataframe(
-            predios.reset_index(drop=True), tmp_gpkg, layer="predios_resultado", driver="GPKG", use_arrow=True,
+            predios.reset_index(drop=True),
+            tmp_gpkg,
+            layer="predios_resultado",
+            driver="GPKG",
+            use_arrow=True,
         )
         for name, table in tables.items():
             pyogrio.write_dataframe(
-                pd.DataFrame(table).reset_index(drop=True), tmp_gpkg, layer=name, driver="GPKG", use_arrow=True,
+                pd.DataFrame(table).reset_index(drop=True),
+                tmp_gpkg,
+                layer=name,
+                driver="GPKG",
+                use_arrow=True,
                 append=False,
             )
         # utf-8 with BOM so that a planner opening it in a spreadsheet sees the accents right
@@ -111,7 +129,9 @@ def _restore_types(frame: pd.DataFrame) -> pd.DataFrame:
             continue
         s = frame[col]
         if col in INT_COLUMNS:
-            frame[col] = pd.array(s.to_numpy(dtype=np.float64, na_value=np.nan), dtype="Float64").astype("Int64")
+            frame[col] = pd.array(s.to_numpy(dtype=np.float64, na_value=np.nan), dtype="Float64").astype(
+                "Int64"
+            )
         elif _is_bool_column(col):
             frame[col] = s.astype("boolean")
     return frame
@@ -140,14 +160,22 @@ def read_results(path: str | Path) -> object:
     present = {str(row[0]) for row in pyogrio.list_layers(p)}
     missing = [name for name in LAYERS if name not in present]
     if missing:
-        raise ProjectNotFoundError(f"{p} no es un resultado de quitogeo: faltan las capas {', '.join(missing)}")
+        raise ProjectNotFoundError(
+            f"{p} no es un resultado de quitogeo: faltan las capas {', '.join(missing)}"
+        )
     predios = pyogrio.read_dataframe(p, layer="predios_resultado", use_arrow=True)
-    tables = {name: pd.DataFrame(pyogrio.read_dataframe(p, layer=name, use_arrow=True, read_geometry=False))
-              for name in ("resumen", "problemas", "metadatos")}
+    tables = {
+        name: pd.DataFrame(pyogrio.read_dataframe(p, layer=name, use_arrow=True, read_geometry=False))
+        for name in ("resumen", "problemas", "metadatos")
+    }
     if "bloqueante" in tables["problemas"].columns:
         tables["problemas"]["bloqueante"] = tables["problemas"]["bloqueante"].astype(bool)
-    return RunResult(predios=_restore_types(predios), resumen=tables["resumen"], problemas=tables["problemas"],
-                     metadatos=tables["metadatos"])
+    return RunResult(
+        predios=_restore_types(predios),
+        resumen=tables["resumen"],
+        problemas=tables["problemas"],
+        metadatos=tables["metadatos"],
+    )
 
 
 __all__ = ["INT_COLUMNS", "LAYERS", "RESULTS_FILE", "SUMMARY_FILE", "read_results", "write_results"]

@@ -352,7 +352,7 @@ def _cod_classes(cod: pd.Series, k: int = 5) -> tuple[np.ndarray, list[tuple[str
     values = pd.to_numeric(cod, errors="coerce").to_numpy(dtype=float)
     positive = values[np.isfinite(values) & (values > 0)]
     classes = np.zeros(len(values), dtype=np.int64)
-    legend: list[tuple[str, str]] = [(_SIN_COD, "Sin COD (0 o no elegible)")]
+    legend: list[tuple[str, str]] = [(_SIN_COD, "Sin COD")]
     colors = [_SIN_COD]
     if len(positive):
         n_classes = int(min(k, len(np.unique(positive))))

@@ -265,13 +265,17 @@ def apply_mapping(frame: pd.DataFrame, mapping: dict[str, str]) -> tuple[pd.Data
     dropped = [c for c in dict.fromkeys(dropped) if c not in mapping and c != geometry_name]
     if dropped:
         out = out.drop(columns=dropped)
-    # Canonical names written in another case.
+    # Canonical names written in another case, or cut to the 10 characters of a dBase (shapefile) field.
     lower = {str(c).lower(): c for c in out.columns}
-    renames = {}
+    renames: dict[str, str] = {}
     for spec in LAYER_SPECS.values():
         for col in spec.columns:
+            if col in out.columns or col in renames.values():
+                continue
             src = lower.get(col)
-            if src is not None and src != col and col not in out.columns:
+            if src is None and len(col) > 10:
+                src = lower.get(col[:10])
+            if src is not None and src != col and src not in renames:
                 renames[src] = col
     if renames:
         out = out.rename(columns=renames)

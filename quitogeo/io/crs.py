@@ -268,9 +268,12 @@ def check_extent(frame_tm: gpd.GeoDataFrame, *, declared_crs: Any = None) -> Ext
                 "las coordenadas no son grados en el DMQ: probablemente están en metros (TM-Quito o UTM 17S); "
                 "declare el CRS correcto"
             )
-        elif declared is not None and np.isfinite(bounds[0]) and abs(bounds[0] - 500_000) < 2e5 and abs(
-            bounds[1] - 10_000_000
-        ) < 2e5:
+        elif (
+            declared is not None
+            and np.isfinite(bounds[0])
+            and max(abs(bounds[0]), abs(bounds[2])) <= 180.0
+            and max(abs(bounds[1]), abs(bounds[3])) <= 90.0
+        ):
             hint = "las coordenadas parecen grados declarados como metros; declare crs = \"EPSG:4326\""
         else:
             hint = "revise el CRS declarado: las coordenadas no corresponden al DMQ"

@@ -117,7 +117,7 @@ def mojibake_mask(values: pd.Series) -> np.ndarray:
     numpy.ndarray of bool
         True where the text contains a mojibake sequence.
     """
-    if values.dtype.kind not in "OSU" and str(values.dtype) not in {"string", "str"}:
+    if values.dtype != object and not pd.api.types.is_string_dtype(values.dtype):
         return np.zeros(len(values), dtype=bool)
     text = values.astype("string")
     return text.str.contains(_MOJIBAKE, regex=True).fillna(False).to_numpy(dtype=bool)

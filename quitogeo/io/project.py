@@ -564,7 +564,7 @@ def _normalise_layer(
     # Text columns first (ids need them), with mojibake repair where the code page was wrong.
     ids = _ids(frame, spec)
     for col in frame.columns:
-        if col == frame.geometry.name or frame[col].dtype != object:
+        if col == frame.geometry.name or not _is_text(frame[col]):
             continue
         bad = mojibake_mask(frame[col])
         if bad.any():
@@ -599,7 +599,7 @@ def _normalise_layer(
                 as_text = values.astype("Int64").astype("string") if values.dtype.kind == "f" and (
                     values.dropna() % 1 == 0).all() else values.astype("string")
                 frame[col] = as_text.astype(object).where(values.notna(), None)
-            elif values.dtype != object:
+            elif not _is_text(values) or values.dtype != object:
                 frame[col] = values.astype("string").astype(object).where(values.notna(), None)
     for col in spec.numeric:
         if col not in frame.columns:
@@ -629,6 +629,11 @@ def _normalise_layer(
     frame = _repair_geometries(frame, spec, ids, problems)
     _check_values(frame, spec, ids, rules, problems)
     return frame
+
+
+def _is_text(values: pd.Series) -> bool:
+    """Whether a column holds text (object columns or pandas' string dtypes)."""
+    return values.dtype == object or pd.api.types.is_string_dtype(values.dtype)
 
 
 def _undo_mojibake(text: str) -> str:

@@ -1,8 +1,10 @@
 """Spatial joins of lots to the planning layers: PIT, AIVA, zones, influence areas and fronting roads.
 
-Every function here is vectorised over the lots: one :class:`shapely.STRtree` over the lot geometries is queried
+Every function here is vectorised over the lots: one :class:`shapely.STRtree` over the lot geometries is
+queried
 with the (far fewer) zone, road and station geometries, and the resulting index pairs are reduced with numpy.
-No function loops in Python over lots, and each takes the lots (a whole project or one chunk of it) and returns
+No function loops in Python over lots, and each takes the lots (a whole project or one chunk of it) and
+returns
 a DataFrame aligned to their index, so a backend may call them per partition.
 """
 
@@ -42,7 +44,7 @@ class LotIndex:
     def from_lots(cls, lots: gpd.GeoDataFrame) -> LotIndex:
         """Index ``lots`` (a GeoDataFrame in TM-Quito)."""
         geoms = np.asarray(lots.geometry.array, dtype=object)
-        geoms = np.where(shapely.is_empty(geoms), None, geoms)
+        geoms[shapely.is_empty(geoms)] = None
         area = shapely.area(geoms).astype(np.float64)
         return cls(geoms=geoms, area=area, tree=shapely.STRtree(geoms), index=lots.index)
 
@@ -93,7 +95,9 @@ def overlap_pairs(
     area = np.where(covered, idx.area[lot_pos], np.nan)
     partial = ~covered
     if partial.any():
-        area[partial] = shapely.area(shapely.intersection(idx.geoms[lot_pos[partial]], zones[zone_pos[partial]]))
+        area[partial] = shapely.area(
+            shapely.intersection(idx.geoms[lot_pos[partial]], zones[zone_pos[partial]])
+        )
     return lot_pos.astype(np.intp), zone_pos.astype(np.intp), area.astype(np.float64)
 
 
@@ -145,7 +149,7 @@ def concat_by_lot(
 
 
 def feature_labels(layer: gpd.GeoDataFrame, columns: tuple[str, ...], prefix: str) -> npt.NDArray[np.object_]:
-    """A readable id per feature: the first of ``columns`` that has a value, else ``"<prefix> <row>"``."""
+    """Return a readable id per feature: the first of ``columns`` that has a value, else ``"<prefix> <row>"``."""
     labels = pd.Series([f"{prefix} {i}" for i in range(len(layer))], index=layer.index, dtype=object)
     for col in reversed(columns):
         if col in layer.columns:

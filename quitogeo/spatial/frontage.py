@@ -1,14 +1,16 @@
 """Fronting roads, their widths and continuity (normativa §3, Res. 13-2016 Art. 5 c–e, 13 c–e, 16 d–e).
 
 A lot *fronts* a road when its boundary lies within ``ancho_m / 2 + tolerancias.frente_tolerancia_m`` of the
-road's centreline along at least ``tolerancias.frente_min_m`` (our reading of "frentista": a corner touch does not
+road's centreline along at least ``tolerancias.frente_min_m`` (our reading of "frentista": a corner touch
+does not
 count). The distance band is a flat-capped buffer of the centreline, so a lot across a T-junction does not
 "front" the side road through the end of its centreline; a lot at the very end of a pasaje fronts it when the
 centreline reaches the lot's boundary.
 
 A road is *sin continuidad* where it belongs to a dead-end branch of the street network: the centrelines are
 snapped to ``tolerancias.red_vial_precision_m``, noded at every crossing, and nodes of degree 1 are pruned
-iteratively; the pieces removed are dead ends. A lot is on a road sin continuidad when it fronts (with the same
+iteratively; the pieces removed are dead ends. A lot is on a road sin continuidad when it fronts (with the
+same
 minimum length) a dead-end piece of it. The layer's ``sin_continuidad`` column, where not null, overrides the
 topology for the whole road. Network caveat: a network clipped to a study area makes the roads leaving it look
 like dead ends; clip with a margin or mark them ``sin_continuidad = false``.
@@ -104,7 +106,7 @@ def dead_end_pieces(
     grid = np.round(np.vstack([start, end]) / precision).astype(np.int64)
     _, node = np.unique(grid, axis=0, return_inverse=True)
     node = node.ravel()
-    u, v = node[: len(pieces)], node[len(pieces):]
+    u, v = node[: len(pieces)], node[len(pieces) :]
     alive = np.ones(len(pieces), dtype=bool)
     n_nodes = int(node.max()) + 1
     while True:
@@ -157,8 +159,15 @@ def road_network(vias: gpd.GeoDataFrame, *, rules: Rules) -> RoadNetwork:
     sin = np.zeros(len(vias), dtype=bool)
     sin[dead_road] = True
     sin = np.where(forced, value, sin)
-    return RoadNetwork(ids=ids, labels=labels, ancho=ancho, buffers=buffers, dead_buffers=dead_buffers,
-                       dead_road=dead_road, sin_continuidad=sin)
+    return RoadNetwork(
+        ids=ids,
+        labels=labels,
+        ancho=ancho,
+        buffers=buffers,
+        dead_buffers=dead_buffers,
+        dead_road=dead_road,
+        sin_continuidad=sin,
+    )
 
 
 def _frontage_pairs(
@@ -199,7 +208,8 @@ def join_frontage(
     DataFrame
         Aligned to ``lots.index``: ``n_vias_frente`` (Int64), ``vias_frente_ids``, ``vias_frente_nombres``,
         ``vias_frente_anchos`` (``"; "``-separated text, narrowest first), ``min_ancho_frente_m`` (NaN when no
-        frontage), ``via_mas_angosta`` (name of the narrowest fronting road), ``ancho_desconocido`` (a fronting
+        frontage), ``via_mas_angosta`` (name of the narrowest fronting road), ``ancho_desconocido`` (a
+        fronting
         road has no width), ``frente_sin_continuidad`` (boolean) and ``vias_sin_continuidad`` (names).
     """
     idx = lot_index(lots, index)
@@ -215,7 +225,9 @@ def join_frontage(
     out["n_vias_frente"] = pd.array(count, dtype="Int64")
     out["vias_frente_ids"] = concat_by_lot(lot_o, red.ids[road_o], n)
     out["vias_frente_nombres"] = concat_by_lot(lot_o, red.labels[road_o], n)
-    anchos_txt = np.where(np.isfinite(red.ancho), pd.Series(red.ancho).map("{:g}".format).to_numpy(dtype=object), "?")
+    anchos_txt = np.where(
+        np.isfinite(red.ancho), pd.Series(red.ancho).map("{:g}".format).to_numpy(dtype=object), "?"
+    )
     out["vias_frente_anchos"] = concat_by_lot(lot_o, anchos_txt[road_o], n)
     min_w = np.full(n, np.inf)
     fin = np.isfinite(width)

@@ -1,9 +1,12 @@
 """Influence areas of the SITM (Res. 13-2016 Art. 16 c, Anexo 2): Metro and CET kept apart.
 
-The official polygons (layer ``areas_influencia``) are used when given (``influencia_fuente = "capa"``); else a lot
+The official polygons (layer ``areas_influencia``) are used when given (``influencia_fuente = "capa"``); else
+a lot
 is in the influence area of a system when it lies within the rules' radius (``influencia.radio_metro_m``,
-``influencia.radio_cet_m``) of one of its stations (``influencia_fuente = "buffer"``). The distance test is exact
-(``dwithin`` against the points), so there are no buffer-polygon segment artefacts at the edge. The nearest station
+``influencia.radio_cet_m``) of one of its stations (``influencia_fuente = "buffer"``). The distance test is
+exact
+(``dwithin`` against the points), so there are no buffer-polygon segment artefacts at the edge. The nearest
+station
 and its distance are recorded whenever the ``estaciones`` layer is given.
 """
 
@@ -52,7 +55,8 @@ def join_influence(
     DataFrame
         Aligned to ``lots.index``: ``en_influencia_metro``, ``en_influencia_cet`` (boolean, null when neither
         layer is given), ``influencia`` (``metro`` when in a Metro area, even if also in a CET one — the more
-        favourable column of Cuadro 1 —, else ``cet`` or ``ninguna``; null without data), ``influencia_fuente``
+        favourable column of Cuadro 1 —, else ``cet`` or ``ninguna``; null without data),
+        ``influencia_fuente``
         (``capa``/``buffer``), ``estacion_cercana``, ``estacion_sistema``, ``distancia_estacion_m``.
     """
     idx = lot_index(lots, index)
@@ -75,7 +79,10 @@ def join_influence(
         fuente = "buffer"
         sistema = _system(estaciones)
         pts = np.asarray(estaciones.geometry.array, dtype=object)
-        radius = {"metro": float(rules["influencia"]["radio_metro_m"]), "cet": float(rules["influencia"]["radio_cet_m"])}
+        radius = {
+            "metro": float(rules["influencia"]["radio_metro_m"]),
+            "cet": float(rules["influencia"]["radio_cet_m"]),
+        }
         for name in SYSTEMS:
             hit = np.zeros(n, dtype=bool)
             sel = pts[sistema == name]

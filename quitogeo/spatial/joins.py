@@ -1,6 +1,7 @@
 """Lot → PIT (largest overlap), AIVA (highest registered value) and zone membership joins.
 
-normativa §1: a lot registers an AIVA when their overlap exceeds ``tolerancias.aiva_min_overlap_m2`` and takes the
+normativa §1: a lot registers an AIVA when their overlap exceeds ``tolerancias.aiva_min_overlap_m2`` and
+takes the
 highest registered value. The PIT is the one with the largest overlap; its share of the lot is recorded. Zones
 (ZUAE, planes especiales, proyectos especiales, riesgo) count when the overlap exceeds
 ``tolerancias.zona_min_overlap_m2``.
@@ -30,8 +31,15 @@ PIT_COLUMNS: tuple[str, ...] = (
     "cos_total_maximo",
     "codigo_edificabilidad",
 )
-_PIT_NUMERIC = {"lote_minimo", "frente_minimo", "cos_pb", "pisos_basicos", "pisos_maximos", "cos_total_basico",
-                "cos_total_maximo"}
+_PIT_NUMERIC = {
+    "lote_minimo",
+    "frente_minimo",
+    "cos_pb",
+    "pisos_basicos",
+    "pisos_maximos",
+    "cos_total_basico",
+    "cos_total_maximo",
+}
 
 
 def _geoms(layer: gpd.GeoDataFrame) -> np.ndarray:
@@ -57,7 +65,8 @@ def join_pit(
     Returns
     -------
     DataFrame
-        Aligned to ``lots.index``: ``codigo_pit``, ``uso_principal``, ``pit_fraccion`` (share of the lot's area
+        Aligned to ``lots.index``: ``codigo_pit``, ``uso_principal``, ``pit_fraccion`` (share of the lot's
+        area
         inside the chosen PIT), ``n_pit`` (PITs overlapping the lot) and the PIT attributes of
         :data:`PIT_COLUMNS` (NaN/None when the layer lacks them or the lot has no PIT).
     """
@@ -171,7 +180,7 @@ def join_zones(
 def join_largest(
     lots: gpd.GeoDataFrame, layer: gpd.GeoDataFrame, column: str, *, index: LotIndex | None = None
 ) -> np.ndarray:
-    """Value of ``column`` of the feature of ``layer`` with the largest overlap with each lot (None when none)."""
+    """Return ``column`` of the feature of ``layer`` overlapping each lot the most (None when none)."""
     idx = lot_index(lots, index)
     n = len(idx)
     lot, zone, area = overlap_pairs(idx, _geoms(layer))
@@ -190,11 +199,16 @@ def _boolean(values: np.ndarray, known: bool) -> pd.arrays.BooleanArray:
 
 
 def join_membership(
-    lots: gpd.GeoDataFrame, layers: dict[str, gpd.GeoDataFrame], *, rules: Rules, index: LotIndex | None = None
+    lots: gpd.GeoDataFrame,
+    layers: dict[str, gpd.GeoDataFrame],
+    *,
+    rules: Rules,
+    index: LotIndex | None = None,
 ) -> pd.DataFrame:
     """ZUAE, planes especiales, proyectos especiales, riesgo and administración zonal of each lot.
 
-    A layer absent from ``layers`` gives null (``pd.NA``) membership, never False: the eligibility rules that need
+    A layer absent from ``layers`` gives null (``pd.NA``) membership, never False: the eligibility rules that
+    need
     it then say "sin dato". Risk: a lot overlapping both categories is ``no_mitigable`` (it wins).
 
     Returns
@@ -202,7 +216,8 @@ def join_membership(
     DataFrame
         Aligned to ``lots.index``: ``en_zuae``, ``zuae_codigo``, ``en_plan_especial``, ``plan_especial``,
         ``en_proyecto_especial``, ``proyecto_especial``, ``riesgo_no_mitigable``, ``riesgo_categoria``
-        (``no_mitigable``/``mitigable``/``ninguno``), ``riesgo_ids`` and ``administracion_zonal`` (largest overlap
+        (``no_mitigable``/``mitigable``/``ninguno``), ``riesgo_ids`` and ``administracion_zonal`` (largest
+        overlap
         of the ``administraciones_zonales`` layer, else the lot's own attribute).
     """
     idx = lot_index(lots, index)
@@ -220,7 +235,9 @@ def join_membership(
             out[flag] = _boolean(np.zeros(n), known=False)
             out[label] = np.full(n, None, dtype=object)
             continue
-        inside, labels = join_zones(lots, layer, label_columns=cols, prefix=prefix, min_overlap_m2=tol, index=idx)
+        inside, labels = join_zones(
+            lots, layer, label_columns=cols, prefix=prefix, min_overlap_m2=tol, index=idx
+        )
         out[flag] = _boolean(inside, known=True)
         out[label] = labels
     riesgo = layers.get("riesgo")
@@ -232,16 +249,25 @@ def join_membership(
         cat = riesgo["categoria"].astype(str).str.strip().str.casefold().str.replace(" ", "_")
         nm = (cat == "no_mitigable").to_numpy()
         in_nm, ids_nm = join_zones(
-            lots, riesgo[nm], label_columns=("id", "codigo", "amenaza"), prefix="riesgo", min_overlap_m2=tol,
+            lots,
+            riesgo[nm],
+            label_columns=("id", "codigo", "amenaza"),
+            prefix="riesgo",
+            min_overlap_m2=tol,
             index=idx,
         )
-        in_any, _ = join_zones(lots, riesgo[~nm], label_columns=("id",), prefix="riesgo", min_overlap_m2=tol,
-                               index=idx)
+        in_any, _ = join_zones(
+            lots, riesgo[~nm], label_columns=("id",), prefix="riesgo", min_overlap_m2=tol, index=idx
+        )
         out["riesgo_no_mitigable"] = _boolean(in_nm, known=True)
         out["riesgo_categoria"] = np.where(in_nm, "no_mitigable", np.where(in_any, "mitigable", "ninguno"))
         out["riesgo_ids"] = ids_nm
     adz = layers.get("administraciones_zonales")
-    own = lots["administracion_zonal"].to_numpy(dtype=object) if "administracion_zonal" in lots.columns else None
+    own = (
+        lots["administracion_zonal"].to_numpy(dtype=object)
+        if "administracion_zonal" in lots.columns
+        else None
+    )
     if adz is not None and "nombre" in adz.columns:
         joined = join_largest(lots, adz, "nombre", index=idx)
         if own is not None:

@@ -28,7 +28,7 @@ from markupsafe import Markup
 
 from quitogeo._version import __version__
 from quitogeo.errors import DocumentError, OutputExistsError
-from quitogeo.export.documents.formatting import SIN_DATO, format_bool, format_number
+from quitogeo.export.documents.formatting import SIN_DATO, format_bool, format_money, format_number
 from quitogeo.export.documents.render import check_writable, html_to_pdf, render_html
 from quitogeo.export.documents.svgmap import lot_map_svg, neighbour_positions, view_margin
 from quitogeo.rules import Rules, load_rules
@@ -116,6 +116,11 @@ def _num(row: pd.Series, col: str, decimals: int, unit: str = "") -> str | None:
         return format_number(float(val), decimals) + unit
     except (TypeError, ValueError):
         return str(val)
+
+
+def _money_m2(row: pd.Series, col: str) -> str | None:
+    val = _value(row, col)
+    return None if val is None else format_money(val) + "/m²"
 
 
 def _join(parts: Iterable[str | None], sep: str = "; ") -> str | None:
@@ -452,7 +457,7 @@ def iprus_context(
         ("parroquia", "Parroquia", _value(row, "parroquia")),
         ("codigo_pit", "Polígono de intervención territorial (PIT)", _value(row, "codigo_pit")),
         ("forma_ocupacion", "Forma de ocupación", _value(row, "forma_ocupacion")),
-        ("aiva", "AIVA (valor más alto)", _join([_num(row, "aiva_valor", 2, " USD/m²"),
+        ("aiva", "AIVA (valor más alto)", _join([_money_m2(row, "aiva_valor"),
                                                  _value(row, "aiva_codigos")], " — ")),
         ("zuae", "ZUAE", _value(row, "zuae_codigo") or (format_bool(_value(row, "en_zuae"))
                                                         if _value(row, "en_zuae") is not None else None)),
@@ -466,6 +471,10 @@ def iprus_context(
         ("pisos_adicionales_max", "Pisos adicionales máximos (eco-eficiencia, escenario)",
          _num(row, "pisos_adicionales_max", 0)),
     ]
+    if "ambitos" in row.index or "ambito_aplicado" in row.index:
+        # the ámbito detection PUOS → PUGS ran (quitogeo.ambitos): say which changes the COD would price
+        otros.append(("ambitos", "Cambios PUOS → PUGS (ámbitos de la COD)",
+                      _join([_value(row, "ambitos"), _value(row, "ambito_aplicado")], " — aplicado: ")))
     return {
         "titulo": "Informe Predial de Regulaciones de Uso del Suelo (IPRUS)",
         "clave": str(row["clave_catastral"]),

@@ -43,7 +43,8 @@ var quitogeo = (function () {
     h += row("ZUAE", verdict(p.el_zuae) + (p.mot_zuae ? "<br><small>" + esc(p.mot_zuae) + "</small>" : ""));
     h += row("COS PB", verdict(p.el_cos) + (p.mot_cos ? "<br><small>" + esc(p.mot_cos) + "</small>" : ""));
     h += row("Eco-eficiencia", verdict(p.el_eco) + (p.mot_eco ? "<br><small>" + esc(p.mot_eco) + "</small>" : ""));
-    h += row("Motivos", text(p.motivos));
+    // the per-section motivos are shown with each verdict; the combined text only when the run has no split
+    if (!(p.mot_zuae || p.mot_cos || p.mot_eco)) { h += row("Motivos", text(p.motivos)); }
     h += row("Ae (m²)", num(p.ae, 1));
     h += row("β", num(p.beta, 2));
     h += row("COD (USD)", usd(p.cod));
@@ -77,7 +78,7 @@ var quitogeo = (function () {
       style: function (f) { return style(theme, f); },
       onEachFeature: function (f, lyr) {
         lyr.bindPopup(function () { return D.modo === "celdas" ? popupCelda(f.properties) : popupLote(f.properties); },
-                      {maxWidth: 360});
+                      {maxWidth: 420, autoPanPaddingTopLeft: [10, 60]});
       }
     }).addData(features);
   }

@@ -1,0 +1,162 @@
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+
+from quitogeo.errors import LayerError, ProjectNotFoundError
+from quitogeo.io import Project, read_project, sample_project_path
+from quitogeo.io.crs import TM_QUITO
+from quitogeo.io.project import coerce_numbers
+from quitogeo.sample import make_sample_project
+
+
+@pytest.fixture(scope="module")
+def small():
+    return make_sample_project(300, seed=11)
+
+
+def write_gpkg(layers, path):
+    for name, frame in layers.items():
+        pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG")
+    return path
+
+
+def test_sample_path_is_repo_data():
+    path = sample_project_path()
+    assert path.name == "muestra_quito.gpkg"
+    assert path.parent.name == "data"
+
+
+def test_read_default_sample():
+    if not sample_project_path().exists():
+        pytest.skip("data/muestra_quito.gpkg no generado")
+    project = read_project()
+    assert isinstance(project, Project)
+    assert project.crs is TM_QUITO
+    assert {"predios", "pugs", "aiva"} <= set(project.layers)
+    assert not project.problems["bloqueante"].any()
+
+
+def test_missing_project_names_the_fix(tmp_path):
+    with pytest.raises(ProjectNotFoundError, match="no existe"):
+        read_project(tmp_path / "nada.gpkg")
+
+
+def test_gpkg_round_trip_contract(small, tmp_path):
+    path = write_gpkg(small, tmp_path / "p.gpkg")
+    project = read_project(path)
+    predios = project.layers["predios"]
+    assert list(predios["clave_catastral"]) == list(small["predios"]["clave_catastral"])  # input order
+    assert predios["clave_catastral"].str.startswith("0").any()  # leading zeros kept
+    assert isinstance(predios.index, pd.RangeIndex)
+    for frame in project.layers.values():
+        assert frame.crs.equals(TM_QUITO)
+    assert predios["area_escritura"].dtype == float
+    assert set(project.hashes) == set(small)
+    assert all(len(h) == 64 for h in project.hashes.values())
+    # Same data → same hash; a changed value → another hash.
+    again = read_project(path)
+    assert again.hashes == project.hashes
+    changed = dict(small)
+    p2 = small["predios"].copy()
+    p2.loc[0, "avaluo_terreno"] += 1
+    changed["predios"] = p2
+    other = read_project(write_gpkg(changed, tmp_path / "q.gpkg"))
+    assert other.hashes["predios"] != project.hashes["predios"]
+    assert other.hashes["pugs"] == project.hashes["pugs"]
+
+
+def test_folder_project_with_mixed_formats(small, tmp_path):
+    folder = tmp_path / "proyecto"
+    folder.mkdir()
+    small["predios"].to_parquet(folder / "predios.parquet")
+    pyogrio.write_dataframe(small["pugs"], folder / "pugs.shp", encoding="utf-8")
+    pyogrio.write_dataframe(small["aiva"].to_crs(4326), folder / "aiva.geojson")
+    project = read_project(folder)
+    assert set(project.layers) == {"predios", "pugs", "aiva"}
+    # GeoJSON in degrees came back in TM-Quito metres: same areas within a few cm² per m².
+    a_in = small["aiva"].area.to_numpy()
+    a_out = project.layers["aiva"].area.to_numpy()
+    np.testing.assert_allclose(a_out, a_in, rtol=1e-6)
+    assert "Residencial urbano 1" in set(project.layers["pugs"]["uso_principal"]) or len(project.layers["pugs"])
+
+
+def test_toml_project_with_mapping_and_declared_crs(small, tmp_path):
+    predios = small["predios"].rename(columns={"clave_catastral": "CLAVE", "avaluo_terreno": "VAL_TERR"})
+    pyogrio.write_dataframe(predios.set_crs(None, allow_override=True), tmp_path / "lotes.gpkg", layer="lotes")
+    write_gpkg({"pugs": small["pugs"], "aiva": small["aiva"]}, tmp_path / "plan.gpkg")
+    (tmp_path / "quitogeo.toml").write_text(
+        '[layers.predios]\nsource = "lotes.gpkg"\nlayer = "lotes"\ncrs = "tm_quito"\n'
+        'columns = { clave_catastral = "CLAVE", avaluo_terreno = "VAL_TERR" }\n'
+        '[layers.pugs]\nsource = "plan.gpkg"\nlayer = "pugs"\n'
+        '[layers.aiva]\nsource = "plan.gpkg"\nlayer = "aiva"\n',
+        encoding="utf-8",
+    )
+    project = read_project(tmp_path)
+    assert not project.problems["bloqueante"].any(), project.problems
+    assert project.layers["predios"]["avaluo_terreno"].sum() == pytest.approx(small["predios"]["avaluo_terreno"].sum())
+
+
+def test_toml_unknown_layer_is_an_error(tmp_path):
+    (tmp_path / "quitogeo.toml").write_text('[layers.lotes]\nsource = "x.gpkg"\n', encoding="utf-8")
+    with pytest.raises(LayerError, match="capa desconocida"):
+        read_project(tmp_path / "quitogeo.toml")
+
+
+def test_municipal_preset_by_layer_name(small, tmp_path):
+    # A Catastro LOTE layer and a PUGS ba003 layer in their own schemas.
+    lote = gpd.GeoDataFrame(
+        {
+            "NUMERO_LOTE": small["predios"]["clave_catastral"],
+            "AREA_TERRENO_ESCRITURA": small["predios"]["area_escritura"].map(
+                lambda v: "" if np.isnan(v) else f"{v:.2f}".replace(".", ",")),
+            "PROPIEDAD": np.where(small["predios"]["regimen"] == "propiedad_horizontal", "PROPIEDAD HORIZONTAL",
+                                  "UNIPROPIEDAD"),
+        },
+        geometry=small["predios"].geometry,
+    )
+    pugs = small["pugs"]
+    ba003 = gpd.GeoDataFrame(
+        {"cod_uso_gr": pugs["codigo_pit"], "uso_prin": pugs["uso_principal"], "cos_pb_ba": pugs["cos_pb"],
+         "pisos_ba": pugs["pisos_basicos"], "clasifica": np.where(pugs["clasificacion"] == "urbano", "Suelo Urbano",
+                                                                  "Suelo Rural"),
+         "subclasif": pugs["subclasificacion"], "codigo_edificabilidad": pugs["codigo_edificabilidad"]},
+        geometry=pugs.geometry,
+    )
+    write_gpkg({"LOTE": lote.set_crs(TM_QUITO), "ba003_uso_suelo_edificabilidad_a": ba003.set_crs(TM_QUITO),
+                "aiva": small["aiva"]}, tmp_path / "municipal.gpkg")
+    project = read_project(tmp_path / "municipal.gpkg")
+    predios = project.layers["predios"]
+    assert set(predios["regimen"]) <= {"unipropiedad", "propiedad_horizontal"}
+    # "1234,56" → 1234.56
+    np.testing.assert_allclose(predios["area_escritura"], small["predios"]["area_escritura"], equal_nan=True)
+    assert set(project.layers["pugs"]["clasificacion"]) <= {"urbano", "rural"}
+    # lote_minimo was absent in ba003: filled from the zoning code.
+    assert project.layers["pugs"]["lote_minimo"].notna().all()
+    problems = project.problems
+    assert (problems["problema"].str.contains("area_escritura") & (problems["id"] == "*")).any()
+    assert not problems["bloqueante"].any()
+
+
+def test_coerce_numbers_formats():
+    values = pd.Series(["1234,5", "1.234,5", "1,234.5", "12", " ", None, "abc", "7.25"], dtype=object)
+    numbers, n_text, n_comma, bad = coerce_numbers(values)
+    assert numbers.tolist()[:4] == [1234.5, 1234.5, 1234.5, 12.0]
+    assert np.isnan(numbers[4]) and np.isnan(numbers[5]) and np.isnan(numbers[6])
+    assert numbers[7] == 7.25
+    assert bad.tolist() == [False] * 6 + [True, False]
+    assert n_text == 5 and n_comma == 2
+
+
+def test_null_and_empty_lot_kept(small, tmp_path):
+    predios = small["predios"].copy()
+    predios.loc[3, "geometry"] = None
+    predios.loc[4, "geometry"] = shapely.Polygon()
+    layers = dict(small, predios=predios)
+    project = read_project(write_gpkg(layers, tmp_path / "p.gpkg"))
+    assert len(project.layers["predios"]) == len(predios)
+    for i, word in ((3, "nula"), (4, "vac")):
+        rows = project.problems[project.problems["id"] == predios.loc[i, "clave_catastral"]]
+        assert rows["problema"].str.contains(word).any()
