@@ -459,7 +459,9 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     is_eq = eq["ir"].notna() & ~same_code & bool(amb["equivalencias_cobran"])
     cat_changed = (cat_old != cat_new).fillna(False)  # both known and different
     amb_uso = cubierto & (cat_changed | is_eq)
-    out["ambito_uso"] = _on_coverage(amb_uso)
+    # unknown use on either side: the ámbito cannot be decided (estado says which code)
+    undecidable_uso = cubierto & (cat_old.isna() | cat_new.isna())
+    out["ambito_uso"] = _on_coverage(amb_uso).mask(undecidable_uso, None)
     out["uso_anterior"] = uso_old_code
     out["uso_nuevo"] = uso_new_code
     out["uso_equivalencia"] = eq["texto"].where(is_eq, pd.NA)
@@ -508,7 +510,9 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     motivo = motivo.where(fails, "")
     precond_ok = reducido & ~fails
     amb_lm = precond_ok
-    out["ambito_lote_minimo"] = _on_coverage(amb_lm)
+    undecidable_lm = cubierto & (lm_old.isna() | lm_new.isna())
+    estado = _append(estado, undecidable_lm, "sin lote mínimo del PUOS o del PUGS")
+    out["ambito_lote_minimo"] = _on_coverage(amb_lm).mask(undecidable_lm, None)
     out["lote_minimo_anterior"] = lm_old
     out["lote_minimo_nuevo"] = lm_new
     out["lote_minimo_precondiciones"] = precond_ok.astype("boolean").mask(~reducido, None)
@@ -525,11 +529,11 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     }[str(amb["linea_base_edificabilidad"])]
     ae = ((cos_new - base).clip(lower=0.0) / 100.0 * area).where(cubierto)
     amb_edif = cubierto & (ae >= float(amb["ae_min_m2"])).fillna(False)
-    out["ambito_edificabilidad"] = _on_coverage(amb_edif)
+    undecidable_edif = cubierto & (cos_new.isna() | base.isna() | area.isna())
+    out["ambito_edificabilidad"] = _on_coverage(amb_edif).mask(undecidable_edif, None)
     out["cos_total_anterior"] = base
     out["cos_total_nuevo"] = cos_new
     out["ae_ambito_m2"] = ae.where(amb_edif)
-    undecidable_edif = cubierto & (cos_new.isna() | base.isna() | area.isna())
     estado = _append(
         estado, undecidable_edif, "sin COS total (o pisos × COS PB) del PUOS o del PUGS, o sin área"
     )
@@ -646,8 +650,10 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
         winner = larger["ambito_ganador"].map({"uso": first, "lote-minimo": second}).astype("string")
         applied = applied.mask(where, winner)
         applied_cents = applied_cents.mask(where, larger["cod_centavos"])
-    applied = applied.mask(~cubierto, None)
-    applied_cents = applied_cents.mask(~cubierto, None)
+    # an ámbito that cannot be decided may change the applied one: no figure rather than a wrong one
+    unknown = ~cubierto | undecidable_uso | undecidable_lm | undecidable_edif
+    applied = applied.mask(unknown, None)
+    applied_cents = applied_cents.mask(unknown, None)
     out["ambito_aplicado"] = applied
 
     # IR of the applied ámbito
@@ -667,7 +673,14 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     for c in range(16):
         names = [AMBITO_WORDS[k] for bit, k in enumerate(AMBITO_WORDS) if c & (1 << bit)]
         words[c] = ", ".join(names) if names else "sin cambio"
-    out["ambitos"] = code.map(words).astype("string").mask(~cubierto, None)
+    ambitos_txt = code.map(words).astype("string")
+    # ámbitos that could not be decided are named, so "sin cambio" is never claimed without the data
+    nd_code = undecidable_uso.astype(int) + undecidable_lm.astype(int) * 2 + undecidable_edif.astype(int) * 4
+    nd_names = ("uso", "lote mínimo", "edificabilidad")
+    nd_words = {c: ", ".join(w for bit, w in enumerate(nd_names) if c & (1 << bit)) for c in range(1, 8)}
+    nd_txt = nd_code.map(nd_words).astype("string")
+    ambitos_txt = ambitos_txt.mask(nd_code > 0, ambitos_txt + " (sin dato: " + nd_txt + ")")
+    out["ambitos"] = ambitos_txt.mask(~cubierto, None)
 
     # the larger-of rule cannot pick a side when one side is missing: said, never guessed
     uncomputed = cubierto & applied_cents.isna()

@@ -491,7 +491,7 @@ def process_lots(
     for col in joined.columns:
         dtype = joined[col].dtype
         if dtype is np.dtype(object) or isinstance(dtype, pd.StringDtype):
-            values = joined[col].to_numpy(dtype=object)
+            values = np.array(joined[col].to_numpy(dtype=object), dtype=object)  # writable copy
             values[pd.isna(values)] = None
             joined[col] = pd.Series(values, index=joined.index, dtype="object")  # type: ignore[call-overload]
     return joined

@@ -11,7 +11,8 @@ bent so that u = 0 passes through the 15 real Metro stations (a smooth shear u �
 In that frame:
 
 * streets are grid lines of varied widths (8–20 m, 30 m avenues: Av. 10 de Agosto with the Trolebús over the
-  Metro line, Av. 6 de Diciembre with the Ecovía), named in Spanish, with narrow *pasajes* (4–6 m) through some
+  Metro line, Av. 6 de Diciembre with the Ecovía), named in Spanish, with narrow *pasajes* (4–6 m) through
+  some
   blocks and dead-end ones (``sin_continuidad``) into others;
 * each block is cut into two rows of lots fronting its long sides, lots of 150–3 000 m² with slightly skewed
   side boundaries;
@@ -22,7 +23,8 @@ In that frame:
 * AIVA zones are Voronoi cells of random seeds (their boundaries cut lots) valued from ~$100 to ~$1 900/m²,
   highest around La Carolina and the historic centre;
 * ZUAE near some stations, CET stops along the two BRT avenues, quebradas (no mitigable risk, with a mitigable
-  margin) and flood patches, plans especiales, administraciones zonales as bands between the real stations, two
+  margin) and flood patches, plans especiales, administraciones zonales as bands between the real stations,
+  two
   proyectos especiales, and the PUOS layer of :mod:`quitogeo.sample_puos`.
 """
 
@@ -83,20 +85,103 @@ _PARROQUIAS = {
     "La Delicia": ("Cotocollao", "Ponceano", "Comité del Pueblo", "El Condado", "Carcelén"),
 }
 _STREET_NAMES = (
-    "Amazonas", "Juan León Mera", "Reina Victoria", "Páez", "Ulloa", "Versalles", "Mariana de Jesús",
-    "Colón", "Foch", "Wilson", "Jorge Washington", "Patria", "Riofrío", "Gran Colombia", "Guayaquil",
-    "Venezuela", "García Moreno", "Chile", "Espejo", "Sucre", "Bolívar", "Rocafuerte", "Maldonado",
-    "Núñez de Vela", "Iñaquito", "Cañaris", "Los Pinos", "Muñoz", "Peñaherrera", "Yánez Pinzón", "Toledo",
-    "La Niña", "Pinta", "Santa María", "Carrión", "Vicente Ramón Roca", "Cordero", "Baquerizo Moreno",
-    "Lizardo García", "Ignacio de Veintimilla", "Tamayo", "Diego de Almagro", "Whymper", "La Coruña",
-    "Isabel la Católica", "Ladrón de Guevara", "Queseras del Medio", "Toribio Montes", "Antepara", "Los Ríos",
-    "Ambato", "Loja", "Morales", "Cumandá", "Ajaví", "Turubamba", "Guamaní", "Chimbacalle", "Ñucanchi Huasi",
-    "Añaquito", "El Inca", "Río Coca", "Naciones Unidas", "Portugal", "República de El Salvador", "Suiza",
-    "Atahualpa", "Rumipamba", "Mañosca", "Villalengua", "Pérez Guerrero", "Bogotá", "Caracas", "Cuenca",
-    "Benalcázar", "Montúfar", "Guayas", "Eloy Alfaro", "Shyris", "Japón", "Tomás de Berlanga", "Zuleta",
+    "Amazonas",
+    "Juan León Mera",
+    "Reina Victoria",
+    "Páez",
+    "Ulloa",
+    "Versalles",
+    "Mariana de Jesús",
+    "Colón",
+    "Foch",
+    "Wilson",
+    "Jorge Washington",
+    "Patria",
+    "Riofrío",
+    "Gran Colombia",
+    "Guayaquil",
+    "Venezuela",
+    "García Moreno",
+    "Chile",
+    "Espejo",
+    "Sucre",
+    "Bolívar",
+    "Rocafuerte",
+    "Maldonado",
+    "Núñez de Vela",
+    "Iñaquito",
+    "Cañaris",
+    "Los Pinos",
+    "Muñoz",
+    "Peñaherrera",
+    "Yánez Pinzón",
+    "Toledo",
+    "La Niña",
+    "Pinta",
+    "Santa María",
+    "Carrión",
+    "Vicente Ramón Roca",
+    "Cordero",
+    "Baquerizo Moreno",
+    "Lizardo García",
+    "Ignacio de Veintimilla",
+    "Tamayo",
+    "Diego de Almagro",
+    "Whymper",
+    "La Coruña",
+    "Isabel la Católica",
+    "Ladrón de Guevara",
+    "Queseras del Medio",
+    "Toribio Montes",
+    "Antepara",
+    "Los Ríos",
+    "Ambato",
+    "Loja",
+    "Morales",
+    "Cumandá",
+    "Ajaví",
+    "Turubamba",
+    "Guamaní",
+    "Chimbacalle",
+    "Ñucanchi Huasi",
+    "Añaquito",
+    "El Inca",
+    "Río Coca",
+    "Naciones Unidas",
+    "Portugal",
+    "República de El Salvador",
+    "Suiza",
+    "Atahualpa",
+    "Rumipamba",
+    "Mañosca",
+    "Villalengua",
+    "Pérez Guerrero",
+    "Bogotá",
+    "Caracas",
+    "Cuenca",
+    "Benalcázar",
+    "Montúfar",
+    "Guayas",
+    "Eloy Alfaro",
+    "Shyris",
+    "Japón",
+    "Tomás de Berlanga",
+    "Zuleta",
 )
-_AVENUES = ("Colón", "Patria", "Orellana", "Naciones Unidas", "Mariana de Jesús", "Gaspar de Villarroel",
-            "Río Coca", "El Inca", "Pérez Guerrero", "Universitaria", "Rodrigo de Chávez", "Morán Valverde")
+_AVENUES = (
+    "Colón",
+    "Patria",
+    "Orellana",
+    "Naciones Unidas",
+    "Mariana de Jesús",
+    "Gaspar de Villarroel",
+    "Río Coca",
+    "El Inca",
+    "Pérez Guerrero",
+    "Universitaria",
+    "Rodrigo de Chávez",
+    "Morán Valverde",
+)
 
 #: Zoning codes by use (PUOS convention, normativa §5) and the extra floors of the PUGS maximum.
 _CODES = {
@@ -110,9 +195,15 @@ _CODES = {
     "AR": (("A25002-5",), 0),
     "RNR": (("A50002-5",), 0),
 }
-_HOMOLOGUES = {"R1": ("RU1", "Residencial urbano 1"), "R2": ("RU2", "Residencial urbano 2"),
-               "R3": ("RU3", "Residencial urbano 3"), "M": ("Múltiple",), "E": ("EQ",), "I2": ("IMI",),
-               "I3": ("IAI",)}
+_HOMOLOGUES = {
+    "R1": ("RU1", "Residencial urbano 1"),
+    "R2": ("RU2", "Residencial urbano 2"),
+    "R3": ("RU3", "Residencial urbano 3"),
+    "M": ("Múltiple",),
+    "E": ("EQ",),
+    "I2": ("IMI",),
+    "I3": ("IAI",),
+}
 
 _MEAN_GROSS_M2_PER_LOT = 700.0  # block + street area per lot with the sizes below (measured on samples)
 _MIN_WIDTH_M = 900.0
@@ -155,7 +246,8 @@ class _Frame:
     def set_knots(self, v_knots: np.ndarray) -> None:
         """Make g piecewise linear with its kinks on ``v_knots`` (the cross streets' centrelines).
 
-        Between two knots the map to TM-Quito is then affine, so every lot (which never crosses a cross street)
+        Between two knots the map to TM-Quito is then affine, so every lot (which never crosses a cross
+        street)
         keeps straight, shared edges exactly: no slivers or overlaps between neighbouring lots.
         """
         self.g_vals = np.interp(v_knots, self.g_grid, self.g_vals)
@@ -176,8 +268,14 @@ class _Frame:
         return shapely.transform(geoms, self.to_tm)
 
 
-def _grid_lines(rng: np.random.Generator, start: float, stop: float, block_min: float, block_max: float,
-                widths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _grid_lines(
+    rng: np.random.Generator,
+    start: float,
+    stop: float,
+    block_min: float,
+    block_max: float,
+    widths: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
     """Centreline positions and widths of parallel streets covering [start, stop]."""
     n = int(np.ceil((stop - start) / block_min)) + 3
     street_w = rng.choice(widths[0], size=n + 1, p=widths[1])
@@ -192,19 +290,34 @@ def _names(rng: np.random.Generator, n: int, prefix: str, code: str) -> np.ndarr
     pick = rng.permutation(len(pool))
     idx = np.arange(n)
     base = pool[pick[idx % len(pool)]]
-    suffix = np.where(idx >= len(pool), np.char.add(f" {code}", (idx // len(pool)).astype(str)).astype(object), "")
+    suffix = np.where(
+        idx >= len(pool), np.char.add(f" {code}", (idx // len(pool)).astype(str)).astype(object), ""
+    )
     return np.char.add(np.char.add(f"{prefix} ", base.astype(str)), suffix.astype(str)).astype(object)
 
 
-def _quads(u0: np.ndarray, v0: np.ndarray, u1: np.ndarray, v1: np.ndarray,
-           v0b: np.ndarray | None = None, v1b: np.ndarray | None = None) -> np.ndarray:
+def _quads(
+    u0: np.ndarray,
+    v0: np.ndarray,
+    u1: np.ndarray,
+    v1: np.ndarray,
+    v0b: np.ndarray | None = None,
+    v1b: np.ndarray | None = None,
+) -> np.ndarray:
     """Quadrilaterals (u0,v0)-(u1,v0b)-(u1,v1b)-(u0,v1); boxes when v0b/v1b are None."""
     v0b = v0 if v0b is None else v0b
     v1b = v1 if v1b is None else v1b
     coords = np.stack(
-        [np.stack([u0, v0], 1), np.stack([u1, v0b], 1), np.stack([u1, v1b], 1), np.stack([u0, v1], 1),
-         np.stack([u0, v0], 1)], axis=1)
-    return shapely.polygons(coords)
+        [
+            np.stack([u0, v0], 1),
+            np.stack([u1, v0b], 1),
+            np.stack([u1, v1b], 1),
+            np.stack([u0, v1], 1),
+            np.stack([u0, v0], 1),
+        ],
+        axis=1,
+    )
+    return np.asarray(shapely.polygons(coords))
 
 
 def make_sample_project(n_lotes: int = 4000, *, seed: int = 2024) -> dict[str, gpd.GeoDataFrame]:
@@ -257,8 +370,8 @@ def make_sample_project(n_lotes: int = 4000, *, seed: int = 2024) -> dict[str, g
 
     # ---- blocks (i between u-lines i and i+1, j between v-lines j and j+1).
     nbu, nbv = len(pu) - 1, len(pv) - 1
-    bi, bj = np.meshgrid(np.arange(nbu), np.arange(nbv), indexing="xy")
-    bi, bj = bi.ravel(), bj.ravel()
+    grid_i, grid_j = np.meshgrid(np.arange(nbu), np.arange(nbv), indexing="xy")
+    bi, bj = grid_i.ravel(), grid_j.ravel()
     bu0 = pu[bi] + wu[bi] / 2.0
     bu1 = pu[bi + 1] - wu[bi + 1] / 2.0
     bv0 = pv[bj] + wv[bj] / 2.0
@@ -273,8 +386,9 @@ def make_sample_project(n_lotes: int = 4000, *, seed: int = 2024) -> dict[str, g
     dead_end = long_enough & (kind >= 0.10) & (kind < 0.17)
     pas_w = rng.choice([4.0, 5.0, 6.0], size=nb)
     pas_v = bv0 + (bv1 - bv0) * rng.uniform(0.4, 0.6, size=nb)
-    frontage = np.clip(np.exp(rng.normal(np.log(14.0), 0.45, size=nb)) * (1.0 + 0.9 * np.clip(r_block, 0, 1) ** 2),
-                       9.0, 48.0)
+    frontage = np.clip(
+        np.exp(rng.normal(np.log(14.0), 0.45, size=nb)) * (1.0 + 0.9 * np.clip(r_block, 0, 1) ** 2), 9.0, 48.0
+    )
     bum = (bu0 + bu1) / 2.0
 
     # ---- strips: rectangles cut into lots along v. side 0 fronts u0 (back at u1), side 1 fronts u1.
@@ -283,21 +397,39 @@ def make_sample_project(n_lotes: int = 4000, *, seed: int = 2024) -> dict[str, g
         lo_v, hi_v = bv0[b], bv1[b]
         pv_lo, pv_hi = pas_v[b] - pas_w[b] / 2.0, pas_v[b] + pas_w[b] / 2.0
         if part == "full":
-            return (np.concatenate([b, b]), np.concatenate([bu0[b], bum[b]]), np.concatenate([bum[b], bu1[b]]),
-                    np.concatenate([lo_v, lo_v]), np.concatenate([hi_v, hi_v]),
-                    np.concatenate([np.zeros(len(b)), np.ones(len(b))]))
+            return (
+                np.concatenate([b, b]),
+                np.concatenate([bu0[b], bum[b]]),
+                np.concatenate([bum[b], bu1[b]]),
+                np.concatenate([lo_v, lo_v]),
+                np.concatenate([hi_v, hi_v]),
+                np.concatenate([np.zeros(len(b)), np.ones(len(b))]),
+            )
         if part == "through":
             bb = np.concatenate([b, b, b, b])
-            return (bb, np.concatenate([bu0[b], bum[b], bu0[b], bum[b]]),
-                    np.concatenate([bum[b], bu1[b], bum[b], bu1[b]]),
-                    np.concatenate([lo_v, lo_v, pv_hi, pv_hi]), np.concatenate([pv_lo, pv_lo, hi_v, hi_v]),
-                    np.concatenate([np.zeros(len(b)), np.ones(len(b)), np.zeros(len(b)), np.ones(len(b))]))
+            return (
+                bb,
+                np.concatenate([bu0[b], bum[b], bu0[b], bum[b]]),
+                np.concatenate([bum[b], bu1[b], bum[b], bu1[b]]),
+                np.concatenate([lo_v, lo_v, pv_hi, pv_hi]),
+                np.concatenate([pv_lo, pv_lo, hi_v, hi_v]),
+                np.concatenate([np.zeros(len(b)), np.ones(len(b)), np.zeros(len(b)), np.ones(len(b))]),
+            )
         bb = np.concatenate([b, b, b])  # dead end from the u0 street to the block's middle
-        return (bb, np.concatenate([bu0[b], bu0[b], bum[b]]), np.concatenate([bum[b], bum[b], bu1[b]]),
-                np.concatenate([lo_v, pv_hi, lo_v]), np.concatenate([pv_lo, hi_v, hi_v]),
-                np.concatenate([np.zeros(2 * len(b)), np.ones(len(b))]))
+        return (
+            bb,
+            np.concatenate([bu0[b], bu0[b], bum[b]]),
+            np.concatenate([bum[b], bum[b], bu1[b]]),
+            np.concatenate([lo_v, pv_hi, lo_v]),
+            np.concatenate([pv_lo, hi_v, hi_v]),
+            np.concatenate([np.zeros(2 * len(b)), np.ones(len(b))]),
+        )
 
-    parts = [strips_of(~(through | dead_end), "full"), strips_of(through, "through"), strips_of(dead_end, "dead")]
+    parts = [
+        strips_of(~(through | dead_end), "full"),
+        strips_of(through, "through"),
+        strips_of(dead_end, "dead"),
+    ]
     s_block, s_u0, s_u1, s_v0, s_v1, s_side = (np.concatenate([p[k] for p in parts]) for k in range(6))
     order = np.lexsort((s_v0, s_u0, s_block))
     s_block, s_u0, s_u1, s_v0, s_v1, s_side = (a[order] for a in (s_block, s_u0, s_u1, s_v0, s_v1, s_side))
@@ -315,7 +447,8 @@ def make_sample_project(n_lotes: int = 4000, *, seed: int = 2024) -> dict[str, g
     chosen[block_rank[:n_blocks]] = True
     keep_s = chosen[s_block]
     s_block, s_u0, s_u1, s_v0, s_v1, s_side, s_k, s_len = (
-        a[keep_s] for a in (s_block, s_u0, s_u1, s_v0, s_v1, s_side, s_k, s_len))
+        a[keep_s] for a in (s_block, s_u0, s_u1, s_v0, s_v1, s_side, s_k, s_len)
+    )
 
     # ---- lots inside strips.
     n_all = int(s_k.sum())
@@ -347,7 +480,8 @@ def make_sample_project(n_lotes: int = 4000, *, seed: int = 2024) -> dict[str, g
     rank_of_block[block_rank] = np.arange(nb)
     keep = np.sort(np.argsort(rank_of_block[lot_block], kind="stable")[:n_lotes])
     lots_local, lot_block, lv0, lv1, front_u, back_u, side = (
-        a[keep] for a in (lots_local, lot_block, lv0, lv1, front_u, back_u, side))
+        a[keep] for a in (lots_local, lot_block, lv0, lv1, front_u, back_u, side)
+    )
     cu = (front_u + back_u) / 2.0
     cv = (lv0 + lv1) / 2.0
 
@@ -362,29 +496,35 @@ def make_sample_project(n_lotes: int = 4000, *, seed: int = 2024) -> dict[str, g
     layers: dict[str, gpd.GeoDataFrame] = {}
 
     # ---- PIT cells.
-    def cell_edges(lines: np.ndarray, lo: float, hi: float, every: tuple[int, int], offset: tuple[float, float]
-                   ) -> np.ndarray:
+    def cell_edges(
+        lines: np.ndarray, lo: float, hi: float, every: tuple[int, int], offset: tuple[float, float]
+    ) -> np.ndarray:
         steps = rng.integers(every[0], every[1] + 1, size=len(lines))
         idx = np.cumsum(steps)
         idx = idx[idx < len(lines)]
         edges = lines[idx].astype(float)
         cut = rng.random(len(edges)) < 0.35
-        edges = edges + np.where(cut, rng.choice([-1.0, 1.0], len(edges)) * rng.uniform(*offset, len(edges)), 0.0)
+        edges = edges + np.where(
+            cut, rng.choice([-1.0, 1.0], len(edges)) * rng.uniform(*offset, len(edges)), 0.0
+        )
         edges = edges[(edges > lo + 20.0) & (edges < hi - 20.0)]
         return np.concatenate([[lo], np.sort(edges), [hi]])
 
     eu = cell_edges(pu, ext_u0, ext_u1, (3, 5), (8.0, 30.0))
     ev = cell_edges(pv, ext_v0, ext_v1, (2, 4), (10.0, 40.0))
-    ci, cj = np.meshgrid(np.arange(len(eu) - 1), np.arange(len(ev) - 1), indexing="xy")
-    ci, cj = ci.ravel(), cj.ravel()
+    cell_i, cell_j = np.meshgrid(np.arange(len(eu) - 1), np.arange(len(ev) - 1), indexing="xy")
+    ci, cj = cell_i.ravel(), cell_j.ravel()
     cells_local = shapely.box(eu[ci], ev[cj], eu[ci + 1], ev[cj + 1])
     ccu, ccv = (eu[ci] + eu[ci + 1]) / 2.0, (ev[cj] + ev[cj + 1]) / 2.0
     n_cells = len(ci)
-    d_station = np.min(np.hypot(ccu[:, None] - frame.station_u[None, :], ccv[:, None] - frame.station_v[None, :]),
-                       axis=1)
+    d_station = np.min(
+        np.hypot(ccu[:, None] - frame.station_u[None, :], ccv[:, None] - frame.station_v[None, :]), axis=1
+    )
     d_brt = np.minimum(np.abs(ccu - pu[i_agosto]), np.abs(ccu - pu[i_diciembre]))
-    r_cell = np.maximum(np.abs(ccu - (ext_u0 + ext_u1) / 2) / ((ext_u1 - ext_u0) / 2),
-                        np.abs(ccv - (ext_v0 + ext_v1) / 2) / ((ext_v1 - ext_v0) / 2))
+    r_cell = np.maximum(
+        np.abs(ccu - (ext_u0 + ext_u1) / 2) / ((ext_u1 - ext_u0) / 2),
+        np.abs(ccv - (ext_v0 + ext_v1) / 2) / ((ext_v1 - ext_v0) / 2),
+    )
     draw = rng.random(n_cells)
     use = np.full(n_cells, "R2", dtype=object)
     use[r_cell > 0.8] = "R1"
@@ -404,7 +544,9 @@ def make_sample_project(n_lotes: int = 4000, *, seed: int = 2024) -> dict[str, g
         codigo[m] = rng.choice(np.array(options, dtype=object), int(m.sum()))
         extra[m] = plus
     wrapped = rng.random(n_cells) < 0.04
-    label = np.where(wrapped, np.char.add(np.char.add("A10 (", codigo.astype(str)), ")").astype(object), codigo)
+    label = np.where(
+        wrapped, np.char.add(np.char.add("A10 (", codigo.astype(str)), ")").astype(object), codigo
+    )
     written = use.copy()
     for u_code, variants in _HOMOLOGUES.items():
         m = (use == u_code) & (rng.random(n_cells) < 0.25)
@@ -420,13 +562,17 @@ def make_sample_project(n_lotes: int = 4000, *, seed: int = 2024) -> dict[str, g
     blank = rng.random(n_cells) < 0.05  # left for the reader to fill from the code
     pugs = gpd.GeoDataFrame(
         {
-            "codigo_pit": np.char.add("PIT-", np.char.zfill(np.arange(1, n_cells + 1).astype(str), 4)).astype(object),
+            "codigo_pit": np.char.add("PIT-", np.char.zfill(np.arange(1, n_cells + 1).astype(str), 4)).astype(
+                object
+            ),
             "uso_principal": written,
             "clasificacion": np.where(is_rural, "rural", "urbano").astype(object),
-            "subclasificacion": np.where(is_rural, "rural de producción",
-                                         np.where(r_cell > 0.7, "no consolidado", "consolidado")).astype(object),
-            "tratamiento": np.where(d_station < 500.0, "potenciación",
-                                    np.where(r_cell > 0.7, "desarrollo", "consolidación")).astype(object),
+            "subclasificacion": np.where(
+                is_rural, "rural de producción", np.where(r_cell > 0.7, "no consolidado", "consolidado")
+            ).astype(object),
+            "tratamiento": np.where(
+                d_station < 500.0, "potenciación", np.where(r_cell > 0.7, "desarrollo", "consolidación")
+            ).astype(object),
             "forma_ocupacion": parsed["forma_ocupacion"].to_numpy(),
             "lote_minimo": np.where(blank, np.nan, lote_min),
             "frente_minimo": np.clip(np.round(np.sqrt(lote_min) * 0.6), 6.0, 60.0),
@@ -445,20 +591,30 @@ def make_sample_project(n_lotes: int = 4000, *, seed: int = 2024) -> dict[str, g
     # ---- AIVA: Voronoi cells of random seeds, valued by distance to the two centres and to the line.
     n_seeds = max(12, n_lotes // 180)
     seeds = np.column_stack([rng.uniform(ext_u0, ext_u1, n_seeds), rng.uniform(ext_v0, ext_v1, n_seeds)])
-    vor = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=extent_local,
-                                                      ordered=True))
+    vor = shapely.get_parts(
+        shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=extent_local, ordered=True)
+    )
     vor = shapely.intersection(vor, extent_local)
     carolina = (frame.station_u[3], frame.station_v[3])
     centro = (frame.station_u[8], frame.station_v[8])
     d_car = np.hypot(seeds[:, 0] - carolina[0], seeds[:, 1] - carolina[1])
     d_cen = np.hypot(seeds[:, 0] - centro[0], seeds[:, 1] - centro[1])
-    value = (40.0 + 1800.0 * np.exp(-((d_car / 900.0) ** 2)) + 600.0 * np.exp(-((d_cen / 1200.0) ** 2))
-             + 200.0 * np.exp(-((seeds[:, 0] / 500.0) ** 2)))
+    value = (
+        40.0
+        + 1800.0 * np.exp(-((d_car / 900.0) ** 2))
+        + 600.0 * np.exp(-((d_cen / 1200.0) ** 2))
+        + 200.0 * np.exp(-((seeds[:, 0] / 500.0) ** 2))
+    )
     value = np.clip(np.round(value * rng.uniform(0.8, 1.2, n_seeds) / 5.0) * 5.0, 100.0, 1900.0)
     layers["aiva"] = gpd.GeoDataFrame(
-        {"codigo_aiva": np.char.add("AIVA-", np.char.zfill(np.arange(1, n_seeds + 1).astype(str), 4)).astype(object),
-         "valor_m2": value},
-        geometry=frame.geoms(vor), crs=TM_QUITO,
+        {
+            "codigo_aiva": np.char.add(
+                "AIVA-", np.char.zfill(np.arange(1, n_seeds + 1).astype(str), 4)
+            ).astype(object),
+            "valor_m2": value,
+        },
+        geometry=frame.geoms(vor),
+        crs=TM_QUITO,
     )
 
     # ---- streets: segments of grid lines next to chosen blocks, plus pasajes.
@@ -473,30 +629,58 @@ def make_sample_project(n_lotes: int = 4000, *, seed: int = 2024) -> dict[str, g
     names_u[i_diciembre] = "Av. 6 de Diciembre"
     names_v = _names(rng, len(pv), "Calle", "Oe")
     av_idx = np.flatnonzero(avenue_rows)
-    names_v[av_idx] = np.array([f"Av. {_AVENUES[k % len(_AVENUES)]}" + (f" {k // len(_AVENUES) + 1}"
-                                if k >= len(_AVENUES) else "") for k in range(len(av_idx))], dtype=object)
-    seg_u = shapely.linestrings(np.stack([np.stack([pu[ii], pv[jj]], 1), np.stack([pu[ii], pv[jj + 1]], 1)], 1))
+    names_v[av_idx] = np.array(
+        [
+            f"Av. {_AVENUES[k % len(_AVENUES)]}"
+            + (f" {k // len(_AVENUES) + 1}" if k >= len(_AVENUES) else "")
+            for k in range(len(av_idx))
+        ],
+        dtype=object,
+    )
+    seg_u = shapely.linestrings(
+        np.stack([np.stack([pu[ii], pv[jj]], 1), np.stack([pu[ii], pv[jj + 1]], 1)], 1)
+    )
     below = np.zeros((nbv + 1, nbu), dtype=bool)
     below[:-1, :] |= chosen_grid
     below[1:, :] |= chosen_grid
     jj2, ii2 = np.nonzero(below)
-    seg_v = shapely.linestrings(np.stack([np.stack([pu[ii2], pv[jj2]], 1), np.stack([pu[ii2 + 1], pv[jj2]], 1)], 1))
+    seg_v = shapely.linestrings(
+        np.stack([np.stack([pu[ii2], pv[jj2]], 1), np.stack([pu[ii2 + 1], pv[jj2]], 1)], 1)
+    )
     thr = np.flatnonzero(through & chosen)
     dead = np.flatnonzero(dead_end & chosen)
-    seg_thr = shapely.linestrings(np.stack([np.stack([pu[bi[thr]], pas_v[thr]], 1),
-                                            np.stack([pu[bi[thr] + 1], pas_v[thr]], 1)], 1))
-    seg_dead = shapely.linestrings(np.stack([np.stack([pu[bi[dead]], pas_v[dead]], 1),
-                                             np.stack([bum[dead], pas_v[dead]], 1)], 1))
-    pas_names = np.array([f"Pasaje {n}" for n in ("Los Pinos", "Las Acacias", "El Guabo", "Los Nogales",
-                                                   "Las Orquídeas", "La Cañada", "El Ñuto", "Los Arrayanes")],
-                         dtype=object)
+    seg_thr = shapely.linestrings(
+        np.stack([np.stack([pu[bi[thr]], pas_v[thr]], 1), np.stack([pu[bi[thr] + 1], pas_v[thr]], 1)], 1)
+    )
+    seg_dead = shapely.linestrings(
+        np.stack([np.stack([pu[bi[dead]], pas_v[dead]], 1), np.stack([bum[dead], pas_v[dead]], 1)], 1)
+    )
+    pas_names = np.array(
+        [
+            f"Pasaje {n}"
+            for n in (
+                "Los Pinos",
+                "Las Acacias",
+                "El Guabo",
+                "Los Nogales",
+                "Las Orquídeas",
+                "La Cañada",
+                "El Ñuto",
+                "Los Arrayanes",
+            )
+        ],
+        dtype=object,
+    )
     n_pas = len(thr) + len(dead)
     vias = gpd.GeoDataFrame(
         {
-            "nombre": np.concatenate([names_u[ii], names_v[jj2], pas_names[rng.integers(0, len(pas_names), n_pas)]]),
+            "nombre": np.concatenate(
+                [names_u[ii], names_v[jj2], pas_names[rng.integers(0, len(pas_names), n_pas)]]
+            ),
             "ancho_m": np.concatenate([wu[ii], wv[jj2], pas_w[thr], pas_w[dead]]),
-            "sin_continuidad": np.concatenate([np.zeros(len(ii) + len(jj2) + len(thr), dtype=bool),
-                                               np.ones(len(dead), dtype=bool)]),
+            "sin_continuidad": np.concatenate(
+                [np.zeros(len(ii) + len(jj2) + len(thr), dtype=bool), np.ones(len(dead), dtype=bool)]
+            ),
         },
         geometry=frame.geoms(np.concatenate([seg_u, seg_v, seg_thr, seg_dead])),
         crs=TM_QUITO,
@@ -509,16 +693,23 @@ def make_sample_project(n_lotes: int = 4000, *, seed: int = 2024) -> dict[str, g
     cet_u = np.concatenate([np.full(len(stops_v), pu[i_agosto]), np.full(len(stops_v), pu[i_diciembre])])
     cet_v = np.concatenate([stops_v, stops_v])
     cross = np.clip(np.searchsorted(pv, cet_v), 0, len(pv) - 1)
-    corredor = np.concatenate([np.full(len(stops_v), "Trolebús", dtype=object),
-                               np.full(len(stops_v), "Ecovía", dtype=object)])
-    cet_pts = frame.geoms(shapely.points(cet_u, cet_v), densify=None)
+    corredor = np.concatenate(
+        [np.full(len(stops_v), "Trolebús", dtype=object), np.full(len(stops_v), "Ecovía", dtype=object)]
+    )
+    cet_pts = frame.geoms(np.asarray(shapely.points(cet_u, cet_v)), densify=None)
     layers["estaciones"] = gpd.GeoDataFrame(
         {
-            "nombre": np.concatenate([np.array([f"Estación {s[0]}" for s in METRO_STATIONS], dtype=object),
-                                      np.char.add(np.char.add(corredor.astype(str), " – "),
-                                                  names_v[cross].astype(str)).astype(object)]),
-            "sistema": np.concatenate([np.full(len(sx), "metro", dtype=object), np.full(len(cet_u), "cet",
-                                                                                         dtype=object)]),
+            "nombre": np.concatenate(
+                [
+                    np.array([f"Estación {s[0]}" for s in METRO_STATIONS], dtype=object),
+                    np.char.add(np.char.add(corredor.astype(str), " – "), names_v[cross].astype(str)).astype(
+                        object
+                    ),
+                ]
+            ),
+            "sistema": np.concatenate(
+                [np.full(len(sx), "metro", dtype=object), np.full(len(cet_u), "cet", dtype=object)]
+            ),
             "corredor": np.concatenate([np.full(len(sx), "Metro Línea 1", dtype=object), corredor]),
         },
         geometry=np.concatenate([shapely.points(sx, sy), cet_pts]),
@@ -526,17 +717,27 @@ def make_sample_project(n_lotes: int = 4000, *, seed: int = 2024) -> dict[str, g
     )
 
     # ---- ZUAE around some stations inside the extent.
-    inside = ((frame.station_u > ext_u0) & (frame.station_u < ext_u1) & (frame.station_v > ext_v0 + 200)
-              & (frame.station_v < ext_v1 - 200))
+    inside = (
+        (frame.station_u > ext_u0)
+        & (frame.station_u < ext_u1)
+        & (frame.station_v > ext_v0 + 200)
+        & (frame.station_v < ext_v1 - 200)
+    )
     st_in = np.flatnonzero(inside)
     n_z = int(min(len(st_in), max(2, n_lotes // 1500), 12))
     pick = np.sort(rng.choice(st_in, n_z, replace=False)) if n_z else np.array([], dtype=int)
-    zu, zv = frame.station_u[pick] + rng.uniform(-150, 150, n_z), frame.station_v[pick] + rng.uniform(-150, 150, n_z)
+    zu, zv = (
+        frame.station_u[pick] + rng.uniform(-150, 150, n_z),
+        frame.station_v[pick] + rng.uniform(-150, 150, n_z),
+    )
     zuae_local = shapely.box(zu - 180, zv - 240, zu + 180, zv + 240)
     layers["zuae"] = gpd.GeoDataFrame(
-        {"codigo_zuae": [f"ZUAE-{k + 1:02d}" for k in range(n_z)],
-         "nombre": [f"ZUAE {METRO_STATIONS[p][0]}" for p in pick]},
-        geometry=frame.geoms(shapely.intersection(zuae_local, extent_local)), crs=TM_QUITO,
+        {
+            "codigo_zuae": [f"ZUAE-{k + 1:02d}" for k in range(n_z)],
+            "nombre": [f"ZUAE {METRO_STATIONS[p][0]}" for p in pick],
+        },
+        geometry=frame.geoms(shapely.intersection(zuae_local, extent_local)),
+        crs=TM_QUITO,
     )
 
     # ---- risk: quebradas across the valley (no mitigable core, mitigable margin) and flood patches.
@@ -544,18 +745,29 @@ def make_sample_project(n_lotes: int = 4000, *, seed: int = 2024) -> dict[str, g
     qv = ext_v0 + (np.arange(n_q) + rng.uniform(0.3, 0.7, n_q)) * (ext_v1 - ext_v0) / n_q
     uu = np.linspace(ext_u0 - 50, ext_u1 + 50, 200)
     phase = rng.uniform(0, 2 * np.pi, n_q)
-    q_lines = shapely.linestrings(np.stack([np.broadcast_to(uu, (n_q, 200)),
-                                            qv[:, None] + 60.0 * np.sin(uu[None, :] / 180.0 + phase[:, None])], -1))
+    q_lines = shapely.linestrings(
+        np.stack(
+            [
+                np.broadcast_to(uu, (n_q, 200)),
+                qv[:, None] + 60.0 * np.sin(uu[None, :] / 180.0 + phase[:, None]),
+            ],
+            -1,
+        )
+    )
     core = shapely.intersection(shapely.buffer(q_lines, 25.0), extent_local)
-    margin = shapely.intersection(shapely.difference(shapely.buffer(q_lines, 70.0), shapely.buffer(q_lines, 25.0)),
-                                  extent_local)
+    margin = shapely.intersection(
+        shapely.difference(shapely.buffer(q_lines, 70.0), shapely.buffer(q_lines, 25.0)), extent_local
+    )
     n_f = max(1, n_lotes // 4000)
     fu, fv = rng.uniform(ext_u0, ext_u1, n_f), rng.uniform(ext_v0, ext_v1, n_f)
     flood = shapely.intersection(shapely.buffer(shapely.points(fu, fv), 90.0), extent_local)
     layers["riesgo"] = gpd.GeoDataFrame(
-        {"categoria": ["no_mitigable"] * n_q + ["mitigable"] * (n_q + n_f),
-         "amenaza": ["movimientos en masa (quebrada)"] * (2 * n_q) + ["inundación"] * n_f},
-        geometry=frame.geoms(np.concatenate([core, margin, flood])), crs=TM_QUITO,
+        {
+            "categoria": ["no_mitigable"] * n_q + ["mitigable"] * (n_q + n_f),
+            "amenaza": ["movimientos en masa (quebrada)"] * (2 * n_q) + ["inundación"] * n_f,
+        },
+        geometry=frame.geoms(np.concatenate([core, margin, flood])),
+        crs=TM_QUITO,
     )
 
     # ---- plans especiales and proyectos especiales.
@@ -563,13 +775,17 @@ def make_sample_project(n_lotes: int = 4000, *, seed: int = 2024) -> dict[str, g
     pv_c = ext_v0 + 0.8 * (ext_v1 - ext_v0)
     plan = shapely.intersection(shapely.box(pu_c - 200, pv_c - 250, pu_c + 200, pv_c + 250), extent_local)
     layers["planes_especiales"] = gpd.GeoDataFrame(
-        {"nombre": ["Plan Especial Bicentenario"]}, geometry=frame.geoms(np.array([plan])), crs=TM_QUITO)
+        {"nombre": ["Plan Especial Bicentenario"]}, geometry=frame.geoms(np.array([plan])), crs=TM_QUITO
+    )
     pe_u = ext_u0 + np.array([0.7, 0.4]) * (ext_u1 - ext_u0)
     pe_v = ext_v0 + np.array([0.3, 0.55]) * (ext_v1 - ext_v0)
     layers["proyectos_especiales"] = gpd.GeoDataFrame(
-        {"nombre": ["PUAE Ciudad Jardín del Norte", "Proyecto prioritario Vivienda La Ronda"],
-         "tipo": ["PUAE", "prioritario"]},
-        geometry=frame.geoms(shapely.box(pe_u - 90, pe_v - 70, pe_u + 90, pe_v + 70)), crs=TM_QUITO,
+        {
+            "nombre": ["PUAE Ciudad Jardín del Norte", "Proyecto prioritario Vivienda La Ronda"],
+            "tipo": ["PUAE", "prioritario"],
+        },
+        geometry=frame.geoms(shapely.box(pe_u - 90, pe_v - 70, pe_u + 90, pe_v + 70)),
+        crs=TM_QUITO,
     )
 
     # ---- administraciones zonales: bands between real stations.
@@ -587,7 +803,9 @@ def make_sample_project(n_lotes: int = 4000, *, seed: int = 2024) -> dict[str, g
     has = hi > lo
     layers["administraciones_zonales"] = gpd.GeoDataFrame(
         {"nombre": band_names[has], "codigo": [f"AZ{k + 1}" for k in np.flatnonzero(has)]},
-        geometry=frame.geoms(shapely.box(np.full(has.sum(), ext_u0), lo[has], np.full(has.sum(), ext_u1), hi[has])),
+        geometry=frame.geoms(
+            shapely.box(np.full(has.sum(), ext_u0), lo[has], np.full(has.sum(), ext_u1), hi[has])
+        ),
         crs=TM_QUITO,
     )
 
@@ -595,8 +813,9 @@ def make_sample_project(n_lotes: int = 4000, *, seed: int = 2024) -> dict[str, g
     n = len(lots_local)
     geom = frame.geoms(lots_local, densify=None)
     area_m2 = shapely.area(geom)
-    cell = (np.clip(np.searchsorted(ev, cv) - 1, 0, len(ev) - 2) * (len(eu) - 1)
-            + np.clip(np.searchsorted(eu, cu) - 1, 0, len(eu) - 2))
+    cell = np.clip(np.searchsorted(ev, cv) - 1, 0, len(ev) - 2) * (len(eu) - 1) + np.clip(
+        np.searchsorted(eu, cu) - 1, 0, len(eu) - 2
+    )
     lot_use = use[cell]
     from scipy.spatial import cKDTree
 
@@ -605,12 +824,13 @@ def make_sample_project(n_lotes: int = 4000, *, seed: int = 2024) -> dict[str, g
     band = np.searchsorted(band_edges, cv) - 1
     az = band_names[band]
     par_rank = np.floor((cu - ext_u0) / (ext_u1 - ext_u0) * 3).astype(int) + 3 * (
-        np.floor((cv - ext_v0) / 1_500.0).astype(int))
+        np.floor((cv - ext_v0) / 1_500.0).astype(int)
+    )
     parroquia = np.empty(n, dtype=object)
     for k, zonal in enumerate(band_names):  # one pass per administración zonal (five), not per lot
         m = band == k
-        options = np.array(_PARROQUIAS[zonal], dtype=object)
-        parroquia[m] = options[par_rank[m] % len(options)]
+        choices = np.array(_PARROQUIAS[zonal], dtype=object)
+        parroquia[m] = choices[par_rank[m] % len(choices)]
     # Block number within its administración zonal (1-based), lot number within its block.
     blk_rank = np.unique(lot_block, return_inverse=True)[1]
     lot_in_block = np.arange(n) - np.searchsorted(blk_rank, blk_rank)
@@ -643,9 +863,11 @@ def make_sample_project(n_lotes: int = 4000, *, seed: int = 2024) -> dict[str, g
             "avaluo_adicionales": np.round(area_add * rng.uniform(50.0, 150.0, n), 2),
             "area_adicionales": area_add,
             "avaluo_instalaciones_especiales": np.round(
-                np.where(built & (rng.random(n) < 0.05), rng.uniform(2_000.0, 40_000.0, n), 0.0), 2),
+                np.where(built & (rng.random(n) < 0.05), rng.uniform(2_000.0, 40_000.0, n), 0.0), 2
+            ),
             "avaluo_comunal": np.round(
-                np.where(regimen == "propiedad_horizontal", rng.uniform(5_000.0, 80_000.0, n), 0.0), 2),
+                np.where(regimen == "propiedad_horizontal", rng.uniform(5_000.0, 80_000.0, n), 0.0), 2
+            ),
             "pisos_existentes": pisos_ex,
             "administracion_zonal": az,
             "parroquia": parroquia,
@@ -659,8 +881,9 @@ def make_sample_project(n_lotes: int = 4000, *, seed: int = 2024) -> dict[str, g
     return out
 
 
-def write_sample_project(path: str | Path, *, n_lotes: int = 4000, seed: int = 2024, overwrite: bool = False
-                         ) -> Path:
+def write_sample_project(
+    path: str | Path, *, n_lotes: int = 4000, seed: int = 2024, overwrite: bool = False
+) -> Path:
     """Generate a sample project and write it as one GeoPackage.
 
     Parameters

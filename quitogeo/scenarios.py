@@ -60,11 +60,10 @@ def area_excedente(frame: pd.DataFrame, *, rules: Rules, escenario: dict[str, An
         by_cos = (_col(frame, "cos_total_maximo") - _col(frame, "cos_total_basico")) / 100.0 * area
         by_floors = (_col(frame, "pisos_maximos") - _col(frame, "pisos_basicos")) * cos_pb / 100.0 * area
         ae = np.where(np.isfinite(by_cos), by_cos, by_floors)
-        problem = np.where(
-            ~np.isfinite(ae),
-            "sin edificabilidad máxima/básica en el PIT (cos_total_* o pisos_* y cos_pb)",
-            np.where(ae < 0, "edificabilidad máxima menor que la básica en el PIT", None),
-        ).astype(object)
+        problem[ae < 0] = "edificabilidad máxima menor que la básica en el PIT"
+        problem[~np.isfinite(ae)] = (
+            "sin edificabilidad máxima/básica en el PIT (cos_total_* o pisos_* y cos_pb)"
+        )
     elif tipo in ("zuae", "ecoeficiencia"):
         if tipo == "zuae":
             pisos = float(min(int(escenario["pisos"]), int(rules["umbrales"]["pisos_max_zuae"])))
@@ -80,14 +79,11 @@ def area_excedente(frame: pd.DataFrame, *, rules: Rules, escenario: dict[str, An
         yes = eleg.fillna(False).to_numpy(dtype=bool)
         unknown = eleg.isna().to_numpy()
         ae = np.where(yes, floors * cos_pb / 100.0 * area, 0.0)
-        problem = np.where(
-            unknown,
-            f"elegibilidad {label} sin dato",
-            np.where(yes & ~np.isfinite(cos_pb), "sin COS PB en el PIT", None),
-        ).astype(object)
+        problem[yes & ~np.isfinite(cos_pb)] = "sin COS PB en el PIT"
+        problem[unknown] = f"elegibilidad {label} sin dato"
     else:  # the rules loader already refuses unknown types
         raise ValueError(f"tipo de escenario desconocido: {tipo!r}")
-    problem = np.where(~np.isfinite(area), "sin área del predio", problem).astype(object)
+    problem[~np.isfinite(area)] = "sin área del predio"
     ae = np.where(pd.isna(problem), ae, np.nan)
     return pd.DataFrame({"ae_m2": ae.astype(np.float64), "ae_problema": problem}, index=frame.index)
 

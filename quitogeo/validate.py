@@ -1,4 +1,6 @@
-"""Validation of a project against the layer contract (layers.md): the problems table of ``quitogeo validate``.
+"""Validation of a project against the layer contract (layers.md).
+
+The problems table of ``quitogeo validate``.
 
 Reading a project already checks everything (:func:`quitogeo.io.read_project` never raises on bad data, it
 reports); this module is the public, report-oriented face of those checks.

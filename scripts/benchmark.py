@@ -29,6 +29,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import platform
@@ -76,6 +77,11 @@ class RssSampler:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
+        self.history: list[tuple[float, int]] = []
+
+    def window_peak(self, start: float, end: float) -> int:
+        """Highest sample taken between ``start`` and ``end`` (``time.perf_counter`` values; 0 when none)."""
+        return max((r for t, r in self.history if start <= t <= end), default=0)
 
     def rss(self) -> int:
         """Current resident set size in bytes."""
@@ -84,6 +90,7 @@ class RssSampler:
     def _loop(self) -> None:
         while not self._stop.wait(self._every):
             value = self.rss()
+            self.history.append((time.perf_counter(), value))
             with self._lock:
                 self._peak = max(self._peak, value)
 
@@ -137,11 +144,29 @@ def measure_pipeline(project: Path, *, escenario: str | None, backend: str, sche
         if profiler is not None:
             profiler.start()
         t0 = time.perf_counter()
-        kwargs: dict[str, Any] = {"rules": rules, "escenario": escenario, "backend": backend, "on_stage": on_stage}
+        kwargs: dict[str, Any] = {"rules": rules, "escenario": escenario, "backend": backend}
+        params = inspect.signature(run).parameters
+        hooked = "on_stage" in params
+        if hooked:
+            kwargs["on_stage"] = on_stage
         if scheduler:
-            kwargs["scheduler"] = scheduler
+            if "scheduler" in params:
+                kwargs["scheduler"] = scheduler
+            else:  # dask's own configuration key, read by quitogeo.backends.dask when run() cannot pass it
+                os.environ["DASK_SCHEDULER_ADDRESS"] = scheduler
         result = run(project, **kwargs)
         t_run = time.perf_counter() - t0
+        if not hooked:
+            # no per-stage hook in this version of run(): attribute the sampled RSS to the stages by their
+            # recorded durations, laid end to end from the start (the short gaps between stages go unassigned)
+            t = t0
+            for name, seconds in result.tiempos.items():
+                peak = sampler.window_peak(t, t + seconds)
+                t += seconds
+                now = sampler.window_peak(t - 0.05, t + 0.05) or peak
+                stages.append({"etapa": name, "segundos": round(seconds, 3), "rss_pico_mb": round(peak / MB, 1),
+                               "rss_fin_mb": round(now / MB, 1)})
+            sampler.mark()
         t1 = time.perf_counter()
         write_results(result, Path(tmp), overwrite=True)
         on_stage("escritura", time.perf_counter() - t1)

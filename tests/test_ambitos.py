@@ -505,3 +505,22 @@ def test_embedded_sample_produces_every_ambito(rules):
     assert "puos" in layers
     out = run(make_project(layers), rules=rules).predios
     _assert_every_ambito(out, cod="cod_ambito")
+
+
+def test_undecidable_ambito_gives_no_figure(rules):
+    """Missing PUOS/PUGS data: the ámbito is null, the COD too, and the text says what is missing."""
+    lots = hand_project()
+    sel = lots["clave_catastral"] == "A04"  # R2 → M, priced 7 020.00 with the data
+    lots.loc[sel, "cos_total_maximo"] = np.nan
+    lots.loc[sel, "pisos_maximos"] = np.nan
+    lots.loc[lots["clave_catastral"] == "A14", "lote_minimo"] = np.nan  # the no-change lot
+    out = detect_ambitos(lots, rules=rules).assign(clave=lots["clave_catastral"]).set_index("clave")
+    # A04: the use change is known, the buildability is not (uso or edificabilidad-uso?): no figure
+    assert out.loc["A04", "ambito_uso"] and pd.isna(out.loc["A04", "ambito_edificabilidad"])
+    assert pd.isna(out.loc["A04", "cod"]) and pd.isna(out.loc["A04", "ambito_aplicado"])
+    assert out.loc["A04", "ambitos"] == "modificación de uso (sin dato: edificabilidad)"
+    assert "COS total" in out.loc["A04", "estado"]
+    # A14 is not "sin cambio" any more: its lote mínimo is unknown
+    assert out.loc["A14", "ambitos"] == "sin cambio (sin dato: lote mínimo)"
+    assert pd.isna(out.loc["A14", "cod"])
+    assert "lote mínimo" in out.loc["A14", "estado"]

@@ -16,7 +16,8 @@ from quitogeo.io.crs import (
     to_tm_quito,
 )
 
-# The .prj ArcGIS writes for TM-Quito (as in the municipal limite_dmq.shp): projection "Transverse_Mercator_Complex".
+# The .prj ArcGIS writes for TM-Quito (as in the municipal limite_dmq.shp):
+# projection "Transverse_Mercator_Complex".
 QUITOW84_PRJ = (
     'PROJCS["quitow84",GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984",SPHEROID["WGS_1984",6378137.0,298.257223563]],'
     'PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]],PROJECTION["Transverse_Mercator_Complex"],'
@@ -42,7 +43,7 @@ def test_plaza_grande_to_tm_quito():
     [
         TM_QUITO.to_wkt(),
         "+proj=tmerc +lat_0=0 +lon_0=-78.5 +k=1.0004584 +x_0=500000 +y_0=10000000 +datum=WGS84 +units=m",
-        "+proj=tmerc +lat_0=0 +lon_0=-78.5 +k=1.0004584 +x_0=500000 +y_0=10000000 +ellps=WGS84 +units=m +no_defs",
+        "+proj=tmerc +lat_0=0 +lon_0=-78.5 +k=1.0004584 +x_0=500000 +y_0=10000000 +ellps=WGS84 +units=m",
         "tm_quito",
     ],
 )
@@ -70,7 +71,9 @@ def test_other_crs_not_tm_quito():
     assert not is_tm_quito("EPSG:32717")
     assert not is_tm_quito("EPSG:4326")
     # A different scale factor is another projection.
-    assert not is_tm_quito("+proj=tmerc +lat_0=0 +lon_0=-78.5 +k=0.9996 +x_0=500000 +y_0=10000000 +ellps=WGS84")
+    assert not is_tm_quito(
+        "+proj=tmerc +lat_0=0 +lon_0=-78.5 +k=0.9996 +x_0=500000 +y_0=10000000 +ellps=WGS84"
+    )
 
 
 def test_psad56_recognised_and_shift_applied():

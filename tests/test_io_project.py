@@ -80,12 +80,16 @@ def test_folder_project_with_mixed_formats(small, tmp_path):
     a_in = small["aiva"].area.to_numpy()
     a_out = project.layers["aiva"].area.to_numpy()
     np.testing.assert_allclose(a_out, a_in, rtol=1e-6)
-    assert "Residencial urbano 1" in set(project.layers["pugs"]["uso_principal"]) or len(project.layers["pugs"])
+    assert "Residencial urbano 1" in set(project.layers["pugs"]["uso_principal"]) or len(
+        project.layers["pugs"]
+    )
 
 
 def test_toml_project_with_mapping_and_declared_crs(small, tmp_path):
     predios = small["predios"].rename(columns={"clave_catastral": "CLAVE", "avaluo_terreno": "VAL_TERR"})
-    pyogrio.write_dataframe(predios.set_crs(None, allow_override=True), tmp_path / "lotes.gpkg", layer="lotes")
+    pyogrio.write_dataframe(
+        predios.set_crs(None, allow_override=True), tmp_path / "lotes.gpkg", layer="lotes"
+    )
     write_gpkg({"pugs": small["pugs"], "aiva": small["aiva"]}, tmp_path / "plan.gpkg")
     (tmp_path / "quitogeo.toml").write_text(
         '[layers.predios]\nsource = "lotes.gpkg"\nlayer = "lotes"\ncrs = "tm_quito"\n'
@@ -96,7 +100,9 @@ def test_toml_project_with_mapping_and_declared_crs(small, tmp_path):
     )
     project = read_project(tmp_path)
     assert not project.problems["bloqueante"].any(), project.problems
-    assert project.layers["predios"]["avaluo_terreno"].sum() == pytest.approx(small["predios"]["avaluo_terreno"].sum())
+    assert project.layers["predios"]["avaluo_terreno"].sum() == pytest.approx(
+        small["predios"]["avaluo_terreno"].sum()
+    )
 
 
 def test_toml_unknown_layer_is_an_error(tmp_path):
@@ -111,22 +117,35 @@ def test_municipal_preset_by_layer_name(small, tmp_path):
         {
             "NUMERO_LOTE": small["predios"]["clave_catastral"],
             "AREA_TERRENO_ESCRITURA": small["predios"]["area_escritura"].map(
-                lambda v: "" if np.isnan(v) else f"{v:.2f}".replace(".", ",")),
-            "PROPIEDAD": np.where(small["predios"]["regimen"] == "propiedad_horizontal", "PROPIEDAD HORIZONTAL",
-                                  "UNIPROPIEDAD"),
+                lambda v: "" if np.isnan(v) else f"{v:.2f}".replace(".", ",")
+            ),
+            "PROPIEDAD": np.where(
+                small["predios"]["regimen"] == "propiedad_horizontal", "PROPIEDAD HORIZONTAL", "UNIPROPIEDAD"
+            ),
         },
         geometry=small["predios"].geometry,
     )
     pugs = small["pugs"]
     ba003 = gpd.GeoDataFrame(
-        {"cod_uso_gr": pugs["codigo_pit"], "uso_prin": pugs["uso_principal"], "cos_pb_ba": pugs["cos_pb"],
-         "pisos_ba": pugs["pisos_basicos"], "clasifica": np.where(pugs["clasificacion"] == "urbano", "Suelo Urbano",
-                                                                  "Suelo Rural"),
-         "subclasif": pugs["subclasificacion"], "codigo_edificabilidad": pugs["codigo_edificabilidad"]},
+        {
+            "cod_uso_gr": pugs["codigo_pit"],
+            "uso_prin": pugs["uso_principal"],
+            "cos_pb_ba": pugs["cos_pb"],
+            "pisos_ba": pugs["pisos_basicos"],
+            "clasifica": np.where(pugs["clasificacion"] == "urbano", "Suelo Urbano", "Suelo Rural"),
+            "subclasif": pugs["subclasificacion"],
+            "codigo_edificabilidad": pugs["codigo_edificabilidad"],
+        },
         geometry=pugs.geometry,
     )
-    write_gpkg({"LOTE": lote.set_crs(TM_QUITO), "ba003_uso_suelo_edificabilidad_a": ba003.set_crs(TM_QUITO),
-                "aiva": small["aiva"]}, tmp_path / "municipal.gpkg")
+    write_gpkg(
+        {
+            "LOTE": lote.set_crs(TM_QUITO),
+            "ba003_uso_suelo_edificabilidad_a": ba003.set_crs(TM_QUITO),
+            "aiva": small["aiva"],
+        },
+        tmp_path / "municipal.gpkg",
+    )
     project = read_project(tmp_path / "municipal.gpkg")
     predios = project.layers["predios"]
     assert set(predios["regimen"]) <= {"unipropiedad", "propiedad_horizontal"}

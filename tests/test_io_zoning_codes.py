@@ -21,7 +21,13 @@ from quitogeo.io.zoning_codes import parse_zoning_code, parse_zoning_codes
 def test_parse_one(code, forma, lote, pisos, cos_pb, cos_total):
     z = parse_zoning_code(code)
     assert z is not None
-    assert (z.forma_ocupacion, z.lote_minimo, z.pisos, z.cos_pb, z.cos_total) == (forma, lote, pisos, cos_pb, cos_total)
+    assert (z.forma_ocupacion, z.lote_minimo, z.pisos, z.cos_pb, z.cos_total) == (
+        forma,
+        lote,
+        pisos,
+        cos_pb,
+        cos_total,
+    )
 
 
 @pytest.mark.parametrize("code", [None, math.nan, "", "ZR", "A6-35", "E603", "PIT-0001", "A600-35"])
@@ -30,7 +36,9 @@ def test_unparseable(code):
 
 
 def test_vectorised_matches_scalar():
-    codes = pd.Series(["A603-35", "x", None, "A10 (A604-50)", "A1002-35", "PIT-0003"], index=[5, 6, 7, 8, 9, 10])
+    codes = pd.Series(
+        ["A603-35", "x", None, "A10 (A604-50)", "A1002-35", "PIT-0003"], index=[5, 6, 7, 8, 9, 10]
+    )
     out = parse_zoning_codes(codes)
     assert list(out.index) == [5, 6, 7, 8, 9, 10]
     for idx, code in codes.items():

@@ -12,17 +12,33 @@ X0, Y0 = 498_000.0, 9_976_000.0
 
 
 def write_raster(path, data, *, res=10.0, crs=None, nodata=-9999.0):
-    with rasterio.open(path, "w", driver="GTiff", width=data.shape[1], height=data.shape[0], count=1,
-                       dtype=data.dtype, crs=crs or rasterio.crs.CRS.from_wkt(TM_QUITO.to_wkt()),
-                       transform=from_origin(X0, Y0, res, res), nodata=nodata) as ds:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=data.shape[1],
+        height=data.shape[0],
+        count=1,
+        dtype=data.dtype,
+        crs=crs or rasterio.crs.CRS.from_wkt(TM_QUITO.to_wkt()),
+        transform=from_origin(X0, Y0, res, res),
+        nodata=nodata,
+    ) as ds:
         ds.write(data, 1)
     return path
 
 
 def lots():
     # Two 40 × 40 m lots: one on the west half of the raster, one on the east half; one missing geometry.
-    return gpd.GeoSeries([shapely.box(X0 + 10, Y0 - 90, X0 + 50, Y0 - 50),
-                          shapely.box(X0 + 110, Y0 - 90, X0 + 150, Y0 - 50), None], crs=TM_QUITO, index=[7, 8, 9])
+    return gpd.GeoSeries(
+        [
+            shapely.box(X0 + 10, Y0 - 90, X0 + 50, Y0 - 50),
+            shapely.box(X0 + 110, Y0 - 90, X0 + 150, Y0 - 50),
+            None,
+        ],
+        crs=TM_QUITO,
+        index=[7, 8, 9],
+    )
 
 
 def test_mean_and_majority(tmp_path):
@@ -62,11 +78,25 @@ def test_reprojected_raster_in_degrees(tmp_path):
     data = np.zeros((40, 40), dtype="float32")
     data[:, :20] = 100.0
     data[:, 20:] = 200.0
-    with rasterio.open(tmp_path / "geo.tif", "w", driver="GTiff", width=40, height=40, count=1, dtype="float32",
-                       crs="EPSG:4326", transform=from_origin(lon0, lat0, deg, deg)) as ds:
+    with rasterio.open(
+        tmp_path / "geo.tif",
+        "w",
+        driver="GTiff",
+        width=40,
+        height=40,
+        count=1,
+        dtype="float32",
+        crs="EPSG:4326",
+        transform=from_origin(lon0, lat0, deg, deg),
+    ) as ds:
         ds.write(data, 1)
-    near = gpd.GeoSeries([shapely.box(X0 + 20, Y0 - 120, X0 + 60, Y0 - 80),
-                          shapely.box(X0 + 300, Y0 - 120, X0 + 340, Y0 - 80)], crs=TM_QUITO)
+    near = gpd.GeoSeries(
+        [
+            shapely.box(X0 + 20, Y0 - 120, X0 + 60, Y0 - 80),
+            shapely.box(X0 + 300, Y0 - 120, X0 + 340, Y0 - 80),
+        ],
+        crs=TM_QUITO,
+    )
     mean = zonal_stats(near, tmp_path / "geo.tif")
     assert mean.iloc[0] == pytest.approx(100.0, abs=1.0)
     assert mean.iloc[1] == pytest.approx(200.0, abs=1.0)

@@ -22,7 +22,9 @@ def test_same_seed_identical_layers():
     for name in a:
         fa, fb = a[name], b[name]
         assert fa.drop(columns="geometry").equals(fb.drop(columns="geometry")), name
-        assert shapely.to_wkb(fa.geometry.to_numpy()).tolist() == shapely.to_wkb(fb.geometry.to_numpy()).tolist()
+        assert (
+            shapely.to_wkb(fa.geometry.to_numpy()).tolist() == shapely.to_wkb(fb.geometry.to_numpy()).tolist()
+        )
     c = make_sample_project(400, seed=43)
     assert not a["predios"]["avaluo_terreno"].equals(c["predios"]["avaluo_terreno"])
 
@@ -34,8 +36,19 @@ def test_exact_lot_count_and_contract(sample):
     assert predios["clave_catastral"].str.len().eq(10).all()
     for frame in sample.values():
         assert frame.crs.equals(TM_QUITO)
-    expected = {"predios", "pugs", "aiva", "zuae", "vias", "estaciones", "riesgo", "planes_especiales",
-                "administraciones_zonales", "proyectos_especiales", "puos"}
+    expected = {
+        "predios",
+        "pugs",
+        "aiva",
+        "zuae",
+        "vias",
+        "estaciones",
+        "riesgo",
+        "planes_especiales",
+        "administraciones_zonales",
+        "proyectos_especiales",
+        "puos",
+    }
     assert set(sample) == expected
 
 
@@ -47,8 +60,11 @@ def test_lots_plausible(sample):
     # Lots do not overlap one another (shared edges only).
     left, right = predios.sindex.query(predios.geometry.to_numpy(), predicate="intersects")
     pair = left < right
-    inter = shapely.area(shapely.intersection(predios.geometry.to_numpy()[left[pair]],
-                                              predios.geometry.to_numpy()[right[pair]]))
+    inter = shapely.area(
+        shapely.intersection(
+            predios.geometry.to_numpy()[left[pair]], predios.geometry.to_numpy()[right[pair]]
+        )
+    )
     assert inter.max() < 0.01
     # Deeds close to the geometry, some missing (geometry fallback).
     ratio = predios["area_escritura"] / area
@@ -77,8 +93,24 @@ def test_streets_and_codes(sample):
     assert "ñ" in names and "á" in names
     pugs = sample["pugs"]
     assert all(rules.homologate_use(u) for u in pugs["uso_principal"])
-    assert pugs["uso_principal"].isin(["RU1", "RU2", "RU3", "Residencial urbano 1", "Residencial urbano 2",
-                                       "Residencial urbano 3", "Múltiple", "EQ", "IMI", "IAI"]).any()
+    assert (
+        pugs["uso_principal"]
+        .isin(
+            [
+                "RU1",
+                "RU2",
+                "RU3",
+                "Residencial urbano 1",
+                "Residencial urbano 2",
+                "Residencial urbano 3",
+                "Múltiple",
+                "EQ",
+                "IMI",
+                "IAI",
+            ]
+        )
+        .any()
+    )
     aiva = sample["aiva"]["valor_m2"]
     assert aiva.min() >= 100 and aiva.max() <= 1900
     zonales = set(sample["administraciones_zonales"]["nombre"])

@@ -33,27 +33,32 @@ def faulty(clean, tmp_path_factory):
     p = layers["predios"]
     ids = p["clave_catastral"].tolist()
     p = p.astype({"area_escritura": object, "avaluo_terreno": object})
-    p["area_escritura"] = [None if np.isnan(v) else f"{v:.2f}".replace(".", ",") for v in clean["predios"]["area_escritura"]]
-    p.loc[1, "avaluo_terreno"] = "sin avalúo"               # not a number
-    p.loc[2, "geometry"] = None                              # null geometry
-    p.loc[3, "geometry"] = shapely.Polygon()                 # empty geometry
+    p["area_escritura"] = [
+        None if np.isnan(v) else f"{v:.2f}".replace(".", ",") for v in clean["predios"]["area_escritura"]
+    ]
+    p.loc[1, "avaluo_terreno"] = "sin avalúo"  # not a number
+    p.loc[2, "geometry"] = None  # null geometry
+    p.loc[3, "geometry"] = shapely.Polygon()  # empty geometry
     x0, y0 = p.geometry.iloc[4].centroid.coords[0]
-    p.loc[4, "geometry"] = shapely.Polygon([(x0, y0), (x0 + 20, y0 + 20), (x0 + 20, y0), (x0, y0 + 20)])  # bow-tie
-    p.loc[6, "clave_catastral"] = ids[5]                     # duplicated key
+    p.loc[4, "geometry"] = shapely.Polygon(
+        [(x0, y0), (x0 + 20, y0 + 20), (x0 + 20, y0), (x0, y0 + 20)]
+    )  # bow-tie
+    p.loc[6, "clave_catastral"] = ids[5]  # duplicated key
     p.loc[7, "geometry"] = shapely.affinity.translate(p.geometry.iloc[7], 20_000, 0)  # outside every PIT/AIVA
-    p.loc[8, "parroquia"] = "Iñaquito".encode("utf-8").decode("cp1252")  # mojibake "IÃ±aquito"
+    p.loc[8, "parroquia"] = "Iñaquito".encode().decode("cp1252")  # mojibake "IÃ±aquito"
     layers["predios"] = p
     pugs = layers["pugs"]
-    pugs.loc[0, "uso_principal"] = "XYZ"                     # unknown use code
+    pugs.loc[0, "uso_principal"] = "XYZ"  # unknown use code
     pugs.loc[1, ["lote_minimo", "pisos_basicos", "cos_pb", "cos_total_basico"]] = np.nan
-    pugs.loc[1, "codigo_edificabilidad"] = "zona especial"   # unparseable zoning code
+    pugs.loc[1, "codigo_edificabilidad"] = "zona especial"  # unparseable zoning code
     overlap = pugs.iloc[[2]].copy()
     overlap["codigo_pit"] = "PIT-SOLAPADO"
     overlap["geometry"] = overlap.geometry.translate(30, 30)
     layers["pugs"] = gpd.GeoDataFrame(
-        gpd.pd.concat([pugs, overlap], ignore_index=True), crs=pugs.crs)       # overlapping PITs
+        gpd.pd.concat([pugs, overlap], ignore_index=True), crs=pugs.crs
+    )  # overlapping PITs
     aiva = layers["aiva"]
-    aiva.loc[0, "valor_m2"] = 0.0                            # AIVA ≤ 0
+    aiva.loc[0, "valor_m2"] = 0.0  # AIVA ≤ 0
     aiva.loc[1, "valor_m2"] = -5.0
     path = write_gpkg(layers, tmp_path_factory.mktemp("faulty") / "faulty.gpkg")
     return path, ids, layers
@@ -89,7 +94,10 @@ def test_each_fault_reported(faulty):
     pit = layers["pugs"]["codigo_pit"]
     assert len(_rows(pr, "pugs", pit[0], "uso desconocido")) == 1
     assert len(_rows(pr, "pugs", pit[1], "no reconocido")) == 1
-    assert len(_rows(pr, "pugs", pit[2], "superpuesto")) + len(_rows(pr, "pugs", "PIT-SOLAPADO", "superpuesto")) >= 1
+    assert (
+        len(_rows(pr, "pugs", pit[2], "superpuesto")) + len(_rows(pr, "pugs", "PIT-SOLAPADO", "superpuesto"))
+        >= 1
+    )
     aiva = layers["aiva"]["codigo_aiva"]
     assert len(_rows(pr, "aiva", aiva[0], "no positivo")) == 1
     assert len(_rows(pr, "aiva", aiva[1], "no positivo")) == 1
@@ -100,7 +108,7 @@ def test_each_fault_reported(faulty):
 def test_repairs_visible_in_layers(faulty):
     from quitogeo.io import read_project
 
-    path, ids, _ = faulty
+    path, _ids, _ = faulty
     project = read_project(path)
     predios = project.layers["predios"]
     assert len(predios) == 300

@@ -242,6 +242,9 @@ def process_partition(
 def get_client(scheduler: str | None = None) -> tuple[Any, Any]:
     """A ``dask.distributed`` client: on ``scheduler`` when given, else on a new local cluster.
 
+    Without ``scheduler``, dask's ``scheduler-address`` setting (environment variable ``DASK_SCHEDULER_ADDRESS``)
+    is used when set.
+
     Returns
     -------
     client : distributed.Client
@@ -253,8 +256,11 @@ def get_client(scheduler: str | None = None) -> tuple[Any, Any]:
     QuitogeoError
         When the scheduler cannot be reached.
     """
+    import dask
     from distributed import Client, LocalCluster
 
+    # dask's own setting (DASK_SCHEDULER_ADDRESS or the dask config file) names a cluster when no address is given
+    scheduler = scheduler or dask.config.get("scheduler-address", None)
     if scheduler:
         try:
             return Client(scheduler, timeout="20s"), None

@@ -92,8 +92,10 @@ def command(project, rules_path, escenario, out_dir, backend, overwrite):
     adz = res[res["agrupacion"] == "administracion_zonal"]
     click.echo("COD potencial por administración zonal:")
     width = max([len(str(g)) for g in adz["grupo"]] + [5])
-    for row in adz.itertuples():
-        click.echo(f"  {row.grupo!s:<{width}}  {_money(row.cod_potencial):>20}  ({row.n_con_cod} predios)")
+    adz_rows = zip(adz["grupo"].astype(str), adz["cod_potencial"].astype(float), adz["n_con_cod"],
+                   strict=True)
+    for grupo, monto, n_cod in adz_rows:
+        click.echo(f"  {grupo:<{width}}  {_money(monto):>20}  ({n_cod} predios)")
     total = res[res["agrupacion"] == "total"]
     if len(total):
         click.echo(f"  {'Total':<{width}}  {_money(float(total['cod_potencial'].iloc[0])):>20}")

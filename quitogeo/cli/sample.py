@@ -11,12 +11,28 @@ from quitogeo.cli.options import handle_errors, overwrite_option
 
 
 @click.command(name="sample")
-@click.option("--lotes", "n_lotes", type=click.IntRange(min=50), default=4000, show_default=True,
-              help="Número de predios.")
-@click.option("--seed", type=int, default=2024, show_default=True, help="Semilla (la misma semilla da el mismo "
-              "proyecto).")
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="GeoPackage a escribir.")
+@click.option(
+    "--lotes",
+    "n_lotes",
+    type=click.IntRange(min=50),
+    default=4000,
+    show_default=True,
+    help="Número de predios.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=2024,
+    show_default=True,
+    help="Semilla (la misma semilla da el mismo proyecto).",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="GeoPackage a escribir.",
+)
 @overwrite_option
 @handle_errors
 def command(n_lotes: int, seed: int, out: Path, overwrite: bool) -> None:
@@ -25,5 +41,7 @@ def command(n_lotes: int, seed: int, out: Path, overwrite: bool) -> None:
 
     start = time.perf_counter()
     path = write_sample_project(out, n_lotes=n_lotes, seed=seed, overwrite=overwrite)
-    click.echo(f"Proyecto de muestra con {n_lotes} predios (semilla {seed}) escrito en {path} "
-               f"({time.perf_counter() - start:.1f} s).")
+    click.echo(
+        f"Proyecto de muestra con {n_lotes} predios (semilla {seed}) escrito en {path} "
+        f"({time.perf_counter() - start:.1f} s)."
+    )

@@ -1,4 +1,7 @@
-"""`quitogeo validate PROJECT`: the problems table of a project (cli.md). Exit 1 only when a run cannot proceed."""
+"""`quitogeo validate PROJECT`: the problems table of a project (cli.md).
+
+Exit 1 only when a run cannot proceed.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +16,16 @@ from quitogeo.cli.options import fail, handle_errors, rules_option
 @click.command(name="validate")
 @click.argument("project", type=click.Path(path_type=Path), required=False)
 @rules_option
-@click.option("--json", "as_json", is_flag=True, help="Imprimir los problemas como JSON (una lista de objetos).")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Guardar además la tabla de problemas en este CSV (UTF-8).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Imprimir los problemas como JSON (una lista de objetos)."
+)
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Guardar además la tabla de problemas en este CSV (UTF-8).",
+)
 @handle_errors
 def command(project: Path | None, rules_path: Path | None, as_json: bool, csv_path: Path | None) -> None:
     """Revisa las capas de PROJECT contra el contrato (layers.md) y lista cada problema.
@@ -35,8 +45,9 @@ def command(project: Path | None, rules_path: Path | None, as_json: bool, csv_pa
     else:
         for row in problems.itertuples(index=False):
             flag = "BLOQUEANTE" if row.bloqueante else "aviso"
-            click.echo(f"[{flag}] {row.capa} · {row.id}: {row.problema} → {row.accion}. Corrección: "
-                       f"{row.correccion}")
+            click.echo(
+                f"[{flag}] {row.capa} · {row.id}: {row.problema} → {row.accion}. Corrección: {row.correccion}"
+            )
         click.echo(f"{len(problems)} problemas, {blocking} bloqueantes.")
     if blocking:
         fail(f"{blocking} problemas bloqueantes: el proyecto no se puede ejecutar hasta corregirlos", 1)

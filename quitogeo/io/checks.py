@@ -1,5 +1,8 @@
-"""Checks that need more than one layer: duplicated keys, lots outside every PIT or AIVA, overlapping PIT
-polygons, and layers whose datum disagrees with the cadastre (PSAD56 labelled as WGS84)."""
+"""Checks that need more than one layer.
+
+Duplicated keys, lots outside every PIT or AIVA, overlapping PIT polygons, and layers whose datum disagrees
+with the cadastre (PSAD56 labelled as WGS84).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from quitogeo.io.crs import detect_psad56_mislabel
+from quitogeo.io.crs import detect_psad56_mislabel, reference_tree
 from quitogeo.io.problems import ProblemLog
 from quitogeo.rules import Rules
 
@@ -52,7 +55,8 @@ def check_layers(layers: dict[str, gpd.GeoDataFrame], *, rules: Rules) -> pd.Dat
         if dup.any():
             counts = clave[dup].map(clave[dup].value_counts())
             problems.add_many(
-                "predios", clave[dup].to_numpy(),
+                "predios",
+                clave[dup].to_numpy(),
                 [f"clave_catastral duplicada ({n} predios)" for n in counts],
                 "se conservan todos; cada fila se calcula por separado",
                 "asigne una clave única a cada predio",
@@ -64,12 +68,22 @@ def check_layers(layers: dict[str, gpd.GeoDataFrame], *, rules: Rules) -> pd.Dat
             if other is None:
                 continue
             hit = np.zeros(len(predios), dtype=bool)
-            lot_idx, _ = other.sindex.query(predios.geometry.to_numpy()[present], predicate="intersects")
-            hit[np.flatnonzero(present)[np.unique(lot_idx)]] = True
+            rows = np.flatnonzero(present)
+            lots = predios.geometry.to_numpy()[rows]
+            # Point-in-polygon on centroids settles almost every lot cheaply; only the rest need the
+            # polygon-polygon predicate.
+            pt_idx, _ = other.sindex.query(shapely.centroid(lots), predicate="intersects")
+            hit[rows[np.unique(pt_idx)]] = True
+            rest = rows[~hit[rows]]
+            if len(rest):
+                lot_idx, _ = other.sindex.query(predios.geometry.to_numpy()[rest], predicate="intersects")
+                hit[rest[np.unique(lot_idx)]] = True
             outside = present & ~hit
             if outside.any():
                 problems.add_many(
-                    "predios", lot_ids[outside], f"predio fuera de {what}",
+                    "predios",
+                    lot_ids[outside],
+                    f"predio fuera de {what}",
                     "estado del predio: sin dato de " + ("PIT" if layer_name == "pugs" else "AIVA"),
                     f"complete la capa '{layer_name}' para cubrir el predio",
                 )
@@ -84,14 +98,17 @@ def check_layers(layers: dict[str, gpd.GeoDataFrame], *, rules: Rules) -> pd.Dat
             if over.any():
                 ids = pugs["codigo_pit"].astype(object).to_numpy()
                 problems.add_many(
-                    "pugs", ids[left[over]],
-                    [f"polígono PIT superpuesto con {ids[r]!r} ({a:.1f} m²)"
-                     for r, a in zip(right[over], area[over], strict=True)],
+                    "pugs",
+                    ids[left[over]],
+                    [
+                        f"polígono PIT superpuesto con {ids[r]!r} ({a:.1f} m²)"
+                        for r, a in zip(right[over], area[over], strict=True)
+                    ],
                     "cada predio toma el PIT de mayor superposición",
                     "corrija los límites para que los PIT no se superpongan",
                 )
     if predios is not None and _present(predios).any():
-        reference = predios.geometry[_present(predios)]
+        reference = reference_tree(predios.geometry[_present(predios)])
         for name in _DATUM_CHECKED:
             other = layers.get(name)
             if other is None or not _present(other).any():
@@ -100,12 +117,14 @@ def check_layers(layers: dict[str, gpd.GeoDataFrame], *, rules: Rules) -> pd.Dat
             if verdict.mislabelled:
                 who = f"la capa '{name}'" if verdict.direction > 0 else "la capa 'predios'"
                 problems.add(
-                    name, "*",
+                    name,
+                    "*",
                     f"'{name}' y 'predios' están desplazadas {verdict.misfit_m:.0f} m: {who} parece estar en "
-                    f"PSAD56 TM-Quito declarada como WGS84 (corrimiento PSAD56 → WGS84 de {verdict.shift_m:.0f} m; "
+                    f"PSAD56 TM-Quito declarada como WGS84 (corrimiento PSAD56 → WGS84 de "
+                    f"{verdict.shift_m:.0f} m; "
                     f"aplicado, el desajuste baja a {verdict.misfit_corrected_m:.1f} m)",
                     "no se corrige: los cruces con esta capa serían erróneos",
-                    "declare crs = \"psad56_tm_quito\" (o el .prj de PSAD56) para la capa en PSAD56",
+                    'declare crs = "psad56_tm_quito" (o el .prj de PSAD56) para la capa en PSAD56',
                     bloqueante=True,
                 )
     return problems.frame()

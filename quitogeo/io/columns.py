@@ -118,12 +118,18 @@ LAYER_SPECS: dict[str, LayerSpec] = {
             id_column="codigo_aiva",
             needed_for_run=True,
         ),
-        LayerSpec("zuae", "polygon", ("codigo_zuae",), text=("codigo_zuae", "nombre"), id_column="codigo_zuae"),
+        LayerSpec(
+            "zuae", "polygon", ("codigo_zuae",), text=("codigo_zuae", "nombre"), id_column="codigo_zuae"
+        ),
         LayerSpec(
             "vias", "line", ("ancho_m",), numeric=("ancho_m",), text=("nombre",), boolean=("sin_continuidad",)
         ),
         LayerSpec(
-            "estaciones", "point", ("nombre", "sistema"), text=("nombre", "sistema", "corredor"), id_column="nombre"
+            "estaciones",
+            "point",
+            ("nombre", "sistema"),
+            text=("nombre", "sistema", "corredor"),
+            id_column="nombre",
         ),
         LayerSpec("areas_influencia", "polygon", ("sistema",), text=("sistema", "nombre")),
         LayerSpec("riesgo", "polygon", ("categoria",), text=("categoria", "amenaza")),
@@ -131,7 +137,9 @@ LAYER_SPECS: dict[str, LayerSpec] = {
         LayerSpec(
             "administraciones_zonales", "polygon", ("nombre",), text=("nombre", "codigo"), id_column="nombre"
         ),
-        LayerSpec("proyectos_especiales", "polygon", ("nombre", "tipo"), text=("nombre", "tipo"), id_column="nombre"),
+        LayerSpec(
+            "proyectos_especiales", "polygon", ("nombre", "tipo"), text=("nombre", "tipo"), id_column="nombre"
+        ),
         LayerSpec(
             "puos",
             "polygon",
@@ -139,8 +147,8 @@ LAYER_SPECS: dict[str, LayerSpec] = {
             numeric=("lote_minimo", "pisos", "cos_pb", "cos_total"),
             text=("uso_principal", "clasificacion", "forma_ocupacion", "codigo_edificabilidad"),
         ),
-        # Optional (quitogeo.ambitos): planes parciales / UAU, whose lots get the beneficio without β (Anexo 01
-        # §5); the layer's name is the rules' ambitos.capa_beneficios.
+        # Optional (quitogeo.ambitos): planes parciales / UAU, whose lots get the beneficio without β
+        # (Anexo 01 §5); the layer's name is the rules' ambitos.capa_beneficios.
         LayerSpec("planes_parciales", "polygon", ("nombre",), text=("nombre",), id_column="nombre"),
     )
 }
@@ -191,7 +199,10 @@ PRESETS: dict[str, tuple[str, dict[str, str]]] = {
             "subclasificacion": "subclasif",
         },
     ),
-    "organizacion_territorial_zonal": ("administraciones_zonales", {"codigo": "cod_adm_zo", "nombre": "adm_zonal"}),
+    "organizacion_territorial_zonal": (
+        "administraciones_zonales",
+        {"codigo": "cod_adm_zo", "nombre": "adm_zonal"},
+    ),
 }
 
 #: Municipal layer / file names (case-insensitive) → (canonical layer, preset).

@@ -2,8 +2,8 @@
 
 Every area and distance in quitogeo is measured in TM-Quito (normativa §5). This module recognises that CRS
 however it is written (PROJ string, WKT, ArcGIS's ``quitow84`` .prj, whose projection ArcGIS calls
-``Transverse_Mercator_Complex``), reprojects anything else with pyproj, and reports what would otherwise go wrong
-silently: coordinates that fall outside the district for their declared CRS (e.g. metres labelled as degrees)
+``Transverse_Mercator_Complex``), reprojects anything else with pyproj, and reports what would otherwise go
+wrong silently: coordinates that fall outside the district for their declared CRS (e.g. metres labelled as degrees)
 and layers in PSAD56 TM-Quito labelled as WGS84 (same projection, a few hundred metres apart).
 """
 
@@ -92,9 +92,9 @@ def _tm_quito_family(crs: CRS) -> str | None:
         return None
     values: dict[int, float] = {}
     for param in op.params:
-        code = param.code
-        if code and code.isdigit():
-            values[int(code)] = float(param.value)
+        param_code = param.code
+        if param_code and param_code.isdigit():
+            values[int(param_code)] = float(param.value)
     for code, expected in _TM_PARAMS.items():
         got = values.get(code)
         if got is None or not np.isclose(got, expected, rtol=0, atol=1e-9 * max(1.0, abs(expected))):
@@ -194,7 +194,7 @@ def to_tm_quito(frame: gpd.GeoDataFrame, *, crs: Any = None) -> gpd.GeoDataFrame
     declared = crs if crs is not None else frame.crs
     if declared is None:
         raise CRSError(
-            "la capa no tiene sistema de coordenadas; declárelo (p. ej. crs = \"EPSG:32717\" en quitogeo.toml "
+            'la capa no tiene sistema de coordenadas; declárelo (p. ej. crs = "EPSG:32717" en quitogeo.toml '
             "o un archivo .prj)"
         )
     source = recognise_crs(declared)
@@ -265,7 +265,8 @@ def check_extent(frame_tm: gpd.GeoDataFrame, *, declared_crs: Any = None) -> Ext
         declared = _as_crs(declared_crs) if declared_crs is not None else None
         if declared is not None and declared.is_geographic:
             hint = (
-                "las coordenadas no son grados en el DMQ: probablemente están en metros (TM-Quito o UTM 17S); "
+                "las coordenadas no son grados en el DMQ: probablemente están en metros "
+                "(TM-Quito o UTM 17S); "
                 "declare el CRS correcto"
             )
         elif (
@@ -274,7 +275,7 @@ def check_extent(frame_tm: gpd.GeoDataFrame, *, declared_crs: Any = None) -> Ext
             and max(abs(bounds[0]), abs(bounds[2])) <= 180.0
             and max(abs(bounds[1]), abs(bounds[3])) <= 90.0
         ):
-            hint = "las coordenadas parecen grados declarados como metros; declare crs = \"EPSG:4326\""
+            hint = 'las coordenadas parecen grados declarados como metros; declare crs = "EPSG:4326"'
         else:
             hint = "revise el CRS declarado: las coordenadas no corresponden al DMQ"
     return ExtentCheck(inside, bounds, hint)  # type: ignore[arg-type]
@@ -300,9 +301,8 @@ def psad56_shift(x: float, y: float) -> tuple[float, float]:
     return float(x2 - x), float(y2 - y)
 
 
-def _misfit(points: np.ndarray, tree: shapely.STRtree, targets: np.ndarray) -> float:
-    idx = tree.query_nearest(points, return_distance=True, all_matches=False)
-    _, dist = idx
+def _misfit(points: np.ndarray, tree: shapely.STRtree) -> float:
+    _, dist = tree.query_nearest(points, return_distance=True, all_matches=False)
     return float(np.median(dist)) if len(dist) else float("nan")
 
 
@@ -331,8 +331,28 @@ class MislabelCheck:
     misfit_corrected_m: float
 
 
+def reference_tree(reference: gpd.GeoSeries) -> shapely.STRtree:
+    """Build the spatial index :func:`detect_psad56_mislabel` measures against (polygons by their boundaries).
+
+    Parameters
+    ----------
+    reference : GeoSeries
+        The trusted layer (the cadastre), in TM-Quito.
+
+    Returns
+    -------
+    shapely.STRtree
+        Index of the reference's lines and points; build it once to check several layers.
+    """
+    rg = reference.to_numpy()
+    rg = rg[~(shapely.is_missing(rg) | shapely.is_empty(rg))]
+    poly = shapely.get_type_id(rg) >= 3
+    rg = np.where(poly, shapely.boundary(rg), rg)
+    return shapely.STRtree(rg)
+
+
 def detect_psad56_mislabel(
-    layer: gpd.GeoSeries, reference: gpd.GeoSeries, *, seed: int = 0
+    layer: gpd.GeoSeries, reference: gpd.GeoSeries | shapely.STRtree, *, seed: int = 0
 ) -> MislabelCheck:
     """Detect a layer in PSAD56 TM-Quito labelled as WGS84 by comparing it with a trusted reference layer.
 
@@ -353,13 +373,10 @@ def detect_psad56_mislabel(
         The verdict and the distances that support it.
     """
     lg = layer.to_numpy()
-    rg = reference.to_numpy()
     lg = lg[~(shapely.is_missing(lg) | shapely.is_empty(lg))]
-    rg = rg[~(shapely.is_missing(rg) | shapely.is_empty(rg))]
-    if len(lg) == 0 or len(rg) == 0:
+    tree = reference if isinstance(reference, shapely.STRtree) else reference_tree(reference)
+    if len(lg) == 0 or len(tree) == 0:
         return MislabelCheck(False, 0, float("nan"), float("nan"), float("nan"))
-    poly = shapely.get_type_id(rg) >= 3
-    rg = np.where(poly, shapely.boundary(rg), rg)
     coords = shapely.get_coordinates(lg)
     rng = np.random.default_rng(seed)
     if len(coords) > _MISLABEL_SAMPLE:
@@ -367,14 +384,12 @@ def detect_psad56_mislabel(
     cx, cy = coords.mean(axis=0)
     dx, dy = psad56_shift(float(cx), float(cy))
     shift = float(np.hypot(dx, dy))
-    tree = shapely.STRtree(rg)
-    as_read = _misfit(shapely.points(coords), tree, rg)
-    plus = _misfit(shapely.points(coords + [dx, dy]), tree, rg)
-    minus = _misfit(shapely.points(coords - [dx, dy]), tree, rg)
+    shift_xy = np.array([dx, dy])
+    as_read = _misfit(np.asarray(shapely.points(coords)), tree)
+    plus = _misfit(np.asarray(shapely.points(coords + shift_xy)), tree)
+    minus = _misfit(np.asarray(shapely.points(coords - shift_xy)), tree)
     best, direction = (plus, 1) if plus <= minus else (minus, -1)
-    mislabelled = bool(
-        as_read >= _MISLABEL_MIN_MISFIT * shift and best < _MISLABEL_IMPROVEMENT * as_read
-    )
+    mislabelled = bool(as_read >= _MISLABEL_MIN_MISFIT * shift and best < _MISLABEL_IMPROVEMENT * as_read)
     return MislabelCheck(mislabelled, direction if mislabelled else 0, shift, as_read, best)
 
 
@@ -391,5 +406,6 @@ __all__ = [
     "is_tm_quito",
     "psad56_shift",
     "recognise_crs",
+    "reference_tree",
     "to_tm_quito",
 ]

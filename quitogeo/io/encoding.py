@@ -1,7 +1,10 @@
-"""Text encoding of vector sources, so that accents and ñ survive (layers.md: `.cpg`, else UTF-8, else cp1252).
+"""Text encoding of vector sources, so that accents and ñ survive.
+
+layers.md: `.cpg`, else UTF-8, else cp1252.
 
 GeoPackage, GeoJSON and GeoParquet are UTF-8 by specification; only shapefiles (dBase files) carry text in a
-code page that the file may or may not declare. The municipal geodatabase exports are cp1252 (Windows) and often
+code page that the file may or may not declare. The municipal geodatabase exports are cp1252 (Windows) and
+often
 come without their ``.cpg``.
 """
 
@@ -31,7 +34,9 @@ _CPG_ALIASES = {
 }
 
 #: UTF-8 text decoded as cp1252/latin-1 leaves these sequences ("Sáenz" → "SÃ¡enz", "ñ" → "Ã±").
-_MOJIBAKE = re.compile("Ã[\u0080-\u00bf\u2018-\u203a\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc]|Â[\u00a0-\u00bf]")
+_MOJIBAKE = re.compile(
+    "Ã[\u0080-\u00bf\u2018-\u203a\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc]|Â[\u00a0-\u00bf]"
+)
 
 
 @dataclass(frozen=True)

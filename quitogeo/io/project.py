@@ -2,7 +2,8 @@
 
 Every layer comes out with the canonical names of layers.md, in TM-Quito, with a fresh RangeIndex, numbers as
 float, geometries repaired (``make_valid``) and every fix or doubt written to the problems table. Nothing is
-dropped silently: a lot with a null or empty geometry stays in ``predios`` so the run can give it an ``estado``.
+dropped silently: a lot with a null or empty geometry stays in ``predios`` so the run can give it an
+``estado``.
 
 A ``quitogeo.toml`` looks like::
 
@@ -69,7 +70,6 @@ PROJECT_FILE = "quitogeo.toml"
 
 _GEOM_TYPES = {"polygon": (3, 6), "line": (1, 2, 5), "point": (4, 0)}
 _GEOM_WORDS = {"polygon": "polígonos", "line": "líneas", "point": "puntos"}
-_ROW_ID = "fila {}"
 
 
 @dataclass
@@ -168,8 +168,11 @@ def _resolve(source: Path, problems: ProblemLog) -> tuple[list[_LayerSource], di
                 name, preset = found
                 if any(ls.name == name for ls in layers):
                     problems.add(
-                        name, "*", f"capa '{name}' repetida en la carpeta: {path.name} no se usa",
-                        "se usa el primer archivo", f"deje un solo archivo para '{name}'"
+                        name,
+                        "*",
+                        f"capa '{name}' repetida en la carpeta: {path.name} no se usa",
+                        "se usa el primer archivo",
+                        f"deje un solo archivo para '{name}'",
                     )
                     continue
                 layers.append(_LayerSource(name, path, preset=preset))
@@ -189,8 +192,11 @@ def _resolve(source: Path, problems: ProblemLog) -> tuple[list[_LayerSource], di
         if found is None:
             if not str(layer_name).startswith(("gpkg_", "layer_styles", "rtree_")):
                 problems.add(
-                    str(layer_name), "*", f"capa '{layer_name}' de {source.name} no es del contrato (layers.md)",
-                    "se ignora", "renómbrela con un nombre de layers.md o declárela en quitogeo.toml",
+                    str(layer_name),
+                    "*",
+                    f"capa '{layer_name}' de {source.name} no es del contrato (layers.md)",
+                    "se ignora",
+                    "renómbrela con un nombre de layers.md o declárela en quitogeo.toml",
                 )
             continue
         name, preset = found
@@ -216,7 +222,8 @@ def _resolve_toml(path: Path, problems: ProblemLog) -> tuple[list[_LayerSource],
     for name, entry in config.get("layers", {}).items():
         if name not in LAYER_SPECS:
             raise LayerError(
-                f"{path}: capa desconocida '{name}'; las capas son: {', '.join(LAYER_SPECS)}", source=str(path)
+                f"{path}: capa desconocida '{name}'; las capas son: {', '.join(LAYER_SPECS)}",
+                source=str(path),
             )
         if isinstance(entry, str):
             entry = {"source": entry}
@@ -239,7 +246,9 @@ def _resolve_toml(path: Path, problems: ProblemLog) -> tuple[list[_LayerSource],
                     source=str(path),
                 )
         layers.append(
-            _LayerSource(name, (base / entry["source"]), entry.get("layer"), preset, columns, entry.get("crs"))
+            _LayerSource(
+                name, (base / entry["source"]), entry.get("layer"), preset, columns, entry.get("crs")
+            )
         )
     rasters: dict[str, tuple[Path, Any]] = {}
     for name, entry in config.get("rasters", {}).items():
@@ -269,8 +278,11 @@ def _read_source(src: _LayerSource, problems: ProblemLog) -> gpd.GeoDataFrame:
     choice = detect_encoding(path)
     if not choice.declared and choice.encoding == "cp1252":
         problems.add(
-            src.name, "*", f"{path.name}: codificación no declarada (sin .cpg) y el texto no es UTF-8",
-            "se leyó como cp1252 (Windows)", f"agregue {path.with_suffix('.cpg').name} con la codificación",
+            src.name,
+            "*",
+            f"{path.name}: codificación no declarada (sin .cpg) y el texto no es UTF-8",
+            "se leyó como cp1252 (Windows)",
+            f"agregue {path.with_suffix('.cpg').name} con la codificación",
         )
     try:
         return pyogrio.read_dataframe(path, layer=src.layer, use_arrow=True, encoding=choice.encoding)
@@ -283,7 +295,9 @@ def _read_source(src: _LayerSource, problems: ProblemLog) -> gpd.GeoDataFrame:
 
 def _ids(frame: pd.DataFrame, spec: LayerSpec) -> pd.Series:
     """Feature ids for the problems table: the layer's id column when filled, else the row number."""
-    rows = pd.Series([_ROW_ID.format(i) for i in range(len(frame))], index=frame.index, dtype=object)
+    rows = pd.Series(
+        np.char.add("fila ", np.arange(len(frame)).astype(str)).astype(object), index=frame.index
+    )
     if spec.id_column and spec.id_column in frame.columns:
         own = frame[spec.id_column].astype("string")
         filled = own.notna() & (own.str.strip() != "")
@@ -324,8 +338,10 @@ def coerce_numbers(values: pd.Series) -> tuple[pd.Series, int, int, np.ndarray]:
     cleaned = cleaned.where(~decimal_comma, cleaned.str.replace(",", ".", regex=False))
     numbers = pd.to_numeric(cleaned.where(~blank), errors="coerce").astype(float)
     # Values that were real numbers already (mixed object columns) are not "text".
-    is_text = values.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool) if values.dtype == object else (
-        np.ones(len(values), dtype=bool)
+    is_text = (
+        values.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+        if values.dtype == object
+        else (np.ones(len(values), dtype=bool))
     )
     bad = (~blank & numbers.isna()).to_numpy(dtype=bool)
     ok_text = is_text & ~blank.to_numpy(dtype=bool) & ~bad
@@ -367,8 +383,10 @@ def _normalise_categories(
         return
     raw = frame[column]
     present = raw.notna()
-    key = raw[present].astype(str).map(lambda v: _strip_accents(v.strip()).replace("_", " ").replace("-", " "))
-    canon = key.map(mapping)
+    # Spelling is normalised once per distinct value, then mapped back over the column.
+    uniques = pd.unique(raw[present].astype(str))
+    lookup = {u: mapping.get(_strip_accents(u.strip()).replace("_", " ").replace("-", " ")) for u in uniques}
+    canon = raw[present].astype(str).map(lookup)
     frame[column] = pd.Series(None, index=frame.index, dtype=object)
     frame.loc[canon.index, column] = canon.where(canon.notna(), raw[present]).to_numpy()
     unknown = canon.isna() & ~raw[present].isin(allowed)
@@ -394,8 +412,9 @@ def _repair_geometries(
         problems.add_many(
             spec.name,
             ids[bad],
-            np.where(missing[bad], "geometría nula", "geometría vacía"),
-            "se conserva el elemento sin geometría" + (" (estado: sin geometría)" if spec.name == "predios" else ""),
+            np.where(missing[bad], "geometría nula", "geometría vacía").tolist(),
+            "se conserva el elemento sin geometría"
+            + (" (estado: sin geometría)" if spec.name == "predios" else ""),
             "dibuje la geometría del elemento en el archivo de origen",
         )
     present = ~(missing | empty)
@@ -405,8 +424,10 @@ def _repair_geometries(
         problems.add_many(
             spec.name,
             ids[wrong],
-            [f"tipo de geometría {t} en una capa de {_GEOM_WORDS[spec.geometry]}"
-             for t in shapely.get_type_id(geoms[wrong])],
+            [
+                f"tipo de geometría {t} en una capa de {_GEOM_WORDS[spec.geometry]}"
+                for t in shapely.get_type_id(geoms[wrong])
+            ],
             "se descarta la geometría (el elemento queda sin geometría)",
             f"la capa '{spec.name}' debe tener {_GEOM_WORDS[spec.geometry]}",
         )
@@ -436,7 +457,11 @@ def _repair_geometries(
         parts, index = shapely.get_parts(geoms[rows], return_index=True)
         keep = np.isin(shapely.get_type_id(parts), _GEOM_TYPES[spec.geometry])
         parts, index = parts[keep], index[keep]
-        builder = {"polygon": shapely.multipolygons, "line": shapely.multilinestrings, "point": shapely.multipoints}
+        builder: dict[str, Any] = {
+            "polygon": shapely.multipolygons,
+            "line": shapely.multilinestrings,
+            "point": shapely.multipoints,
+        }
         rebuilt = np.full(len(rows), None, dtype=object)
         if len(parts):
             flat = shapely.get_parts(parts)
@@ -447,8 +472,10 @@ def _repair_geometries(
         empty_now = shapely.is_missing(rebuilt)
         if empty_now.any():
             problems.add_many(
-                spec.name, ids.to_numpy()[rows[empty_now]],
-                "la geometría no tiene partes del tipo de la capa", "se conserva sin geometría",
+                spec.name,
+                ids.to_numpy()[rows[empty_now]],
+                "la geometría no tiene partes del tipo de la capa",
+                "se conserva sin geometría",
                 "corrija la geometría en el archivo de origen",
             )
     return frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs))
@@ -477,7 +504,9 @@ def _fill_from_codes(
     codes = pd.Series(None, index=frame.index, dtype=object)
     for col in code_columns:
         if col in frame.columns:
-            codes = codes.where(codes.notna(), frame[col].where(frame[col].astype("string").str.strip() != ""))
+            codes = codes.where(
+                codes.notna(), frame[col].where(frame[col].astype("string").str.strip() != "")
+            )
     parsed = parse_zoning_codes(codes)
     # The code is used only where it parses; codigo_pit only counts when it is a zoning code.
     for col, parsed_col in targets.items():
@@ -486,26 +515,34 @@ def _fill_from_codes(
         filled = before & frame[col].notna()
         if filled.any():
             problems.add(
-                capa, "*", f"columna '{col}' vacía en {int(filled.sum())} elementos",
+                capa,
+                "*",
+                f"columna '{col}' vacía en {int(filled.sum())} elementos",
                 "completada desde el código de edificabilidad (normativa §5)",
                 f"informe '{col}' en la capa si el código no la describe",
             )
     # COS total = pisos × COS PB where only the total is missing.
     total_missing = frame[cos_total_col].isna() & frame[pisos_col].notna() & frame[cos_pb_col].notna()
-    frame.loc[total_missing, cos_total_col] = frame.loc[total_missing, pisos_col] * frame.loc[total_missing, cos_pb_col]
+    frame.loc[total_missing, cos_total_col] = (
+        frame.loc[total_missing, pisos_col] * frame.loc[total_missing, cos_pb_col]
+    )
     still = frame[numeric_targets].isna().any(axis=1)
     if still.any():
         has_code = codes.notna() & still
         no_code = ~codes.notna() & still
         problems.add_many(
-            capa, ids[has_code],
+            capa,
+            ids[has_code],
             [f"código de edificabilidad no reconocido: {c!r}" for c in codes[has_code]],
             "edificabilidad sin dato para este polígono",
-            "use la forma A603-35 (forma, lote mínimo en centenas de m², pisos, COS PB) o informe las columnas",
+            "use la forma A603-35 (forma, lote mínimo en centenas de m², pisos, COS PB) "
+            "o informe las columnas",
         )
         problems.add_many(
-            capa, ids[no_code],
-            "sin datos de edificabilidad ni código", "edificabilidad sin dato para este polígono",
+            capa,
+            ids[no_code],
+            "sin datos de edificabilidad ni código",
+            "edificabilidad sin dato para este polígono",
             f"informe {', '.join(numeric_targets)} o codigo_edificabilidad",
         )
 
@@ -529,17 +566,24 @@ def _normalise_layer(
         if canonical in spec.required and canonical not in frame.columns:
             continue  # reported below as a missing required column
         if canonical in spec.columns:
-            problems.add(name, "*", f"columna de origen no encontrada ({entry})", "la columna queda sin dato",
-                         "corrija el mapeo de columnas en quitogeo.toml")
+            problems.add(
+                name,
+                "*",
+                f"columna de origen no encontrada ({entry})",
+                "la columna queda sin dato",
+                "corrija el mapeo de columnas en quitogeo.toml",
+            )
     frame = frame.reset_index(drop=True)
     blocking = spec.needed_for_run
     missing_required = [c for c in spec.required if c not in frame.columns]
     if missing_required:
         problems.add(
-            name, "*", f"falta la columna obligatoria {', '.join(missing_required)} (columnas: "
+            name,
+            "*",
+            f"falta la columna obligatoria {', '.join(missing_required)} (columnas: "
             f"{', '.join(map(str, frame.columns[:20]))})",
             "la capa no se puede usar" if blocking else "la capa se ignora",
-            "renombre la columna o declare el mapeo en quitogeo.toml (columns = { canonica = \"ORIGEN\" })",
+            'renombre la columna o declare el mapeo en quitogeo.toml (columns = { canonica = "ORIGEN" })',
             bloqueante=blocking,
         )
         return None
@@ -548,18 +592,26 @@ def _normalise_layer(
     try:
         frame = to_tm_quito(frame, crs=declared)
     except CRSError as exc:
-        problems.add(name, "*", f"{src.path.name}: {exc}", "la capa no se puede usar" if blocking else
-                     "la capa se ignora", "agregue el .prj o declare crs en quitogeo.toml", bloqueante=blocking)
+        problems.add(
+            name,
+            "*",
+            f"{src.path.name}: {exc}",
+            "la capa no se puede usar" if blocking else "la capa se ignora",
+            "agregue el .prj o declare crs en quitogeo.toml",
+            bloqueante=blocking,
+        )
         return None
     extent = check_extent(frame, declared_crs=declared)
     if not extent.inside:
         b = extent.bounds
         problems.add(
-            name, "*",
+            name,
+            "*",
             f"coordenadas fuera del DMQ para el CRS declarado (límites TM-Quito {b[0]:.0f}, {b[1]:.0f}, "
             f"{b[2]:.0f}, {b[3]:.0f})",
             "no se corrige: los cruces espaciales con esta capa no serían válidos",
-            extent.hint, bloqueante=True,
+            extent.hint,
+            bloqueante=True,
         )
     # Text columns first (ids need them), with mojibake repair where the code page was wrong.
     ids = _ids(frame, spec)
@@ -572,7 +624,9 @@ def _normalise_layer(
             repaired = original.map(_undo_mojibake)
             frame.loc[bad, col] = repaired
             problems.add_many(
-                name, ids[bad], [f"texto con codificación incorrecta en '{col}': {o!r}" for o in original],
+                name,
+                ids[bad],
+                [f"texto con codificación incorrecta en '{col}': {o!r}" for o in original],
                 [f"se corrigió a {r!r}" for r in repaired],
                 "guarde el archivo en UTF-8 o declare su codificación en un .cpg",
             )
@@ -580,8 +634,11 @@ def _normalise_layer(
         clave = frame["clave_catastral"]
         if clave.dtype.kind in "iuf":
             problems.add(
-                name, "*", "clave_catastral guardada como número: se pudieron perder ceros a la izquierda",
-                "convertida a texto", "guarde clave_catastral como texto en el archivo de origen",
+                name,
+                "*",
+                "clave_catastral guardada como número: se pudieron perder ceros a la izquierda",
+                "convertida a texto",
+                "guarde clave_catastral como texto en el archivo de origen",
             )
             as_int = clave.astype("Int64") if clave.dtype.kind == "f" else clave
             frame["clave_catastral"] = as_int.astype("string").astype(object).where(clave.notna(), None)
@@ -589,15 +646,23 @@ def _normalise_layer(
         frame.loc[frame["clave_catastral"].isna(), "clave_catastral"] = None
         empty = frame["clave_catastral"].isna() | (frame["clave_catastral"] == "")
         if empty.any():
-            problems.add_many(name, ids[empty], "predio sin clave_catastral", "se conserva; se identifica por su fila",
-                              "informe la clave catastral del predio")
+            problems.add_many(
+                name,
+                ids[empty],
+                "predio sin clave_catastral",
+                "se conserva; se identifica por su fila",
+                "informe la clave catastral del predio",
+            )
         ids = _ids(frame, spec)
     for col in spec.text:
         if col in frame.columns and col != "clave_catastral":
             values = frame[col]
             if values.dtype.kind in "iuf":
-                as_text = values.astype("Int64").astype("string") if values.dtype.kind == "f" and (
-                    values.dropna() % 1 == 0).all() else values.astype("string")
+                as_text = (
+                    values.astype("Int64").astype("string")
+                    if values.dtype.kind == "f" and (values.dropna() % 1 == 0).all()
+                    else values.astype("string")
+                )
                 frame[col] = as_text.astype(object).where(values.notna(), None)
             elif not _is_text(values) or values.dtype != object:
                 frame[col] = values.astype("string").astype(object).where(values.notna(), None)
@@ -608,13 +673,19 @@ def _normalise_layer(
         if n_text:
             comma = f", {n_comma} con coma decimal" if n_comma else ""
             problems.add(
-                name, "*", f"columna '{col}' con números guardados como texto ({n_text} valores{comma})",
-                "convertidos a número", f"guarde '{col}' como número en el archivo de origen",
+                name,
+                "*",
+                f"columna '{col}' con números guardados como texto ({n_text} valores{comma})",
+                "convertidos a número",
+                f"guarde '{col}' como número en el archivo de origen",
             )
         if bad.any():
             problems.add_many(
-                name, ids[bad], [f"valor no numérico en '{col}': {v!r}" for v in frame.loc[bad, col]],
-                "se deja sin dato", f"corrija '{col}' (un número, punto o coma decimal)",
+                name,
+                ids[bad],
+                [f"valor no numérico en '{col}': {v!r}" for v in frame.loc[bad, col]],
+                "se deja sin dato",
+                f"corrija '{col}' (un número, punto o coma decimal)",
             )
         frame[col] = numbers
     for col in spec.boolean:
@@ -622,8 +693,11 @@ def _normalise_layer(
             values, bad = _coerce_bool(frame[col])
             if bad.any():
                 problems.add_many(
-                    name, ids[bad], [f"valor no booleano en '{col}': {v!r}" for v in frame.loc[bad, col]],
-                    "se deja sin dato", f"use sí/no o true/false en '{col}'",
+                    name,
+                    ids[bad],
+                    [f"valor no booleano en '{col}': {v!r}" for v in frame.loc[bad, col]],
+                    "se deja sin dato",
+                    f"use sí/no o true/false en '{col}'",
                 )
             frame[col] = values
     frame = _repair_geometries(frame, spec, ids, problems)
@@ -653,21 +727,43 @@ _REGIMEN = {
     "horizontal": "propiedad_horizontal",
     "ph": "propiedad_horizontal",
 }
-_CLASIFICACION = {"urbano": "urbano", "suelo urbano": "urbano", "su": "urbano", "rural": "rural",
-                  "suelo rural": "rural", "sr": "rural"}
-_SISTEMA = {"metro": "metro", "metro de quito": "metro", "cet": "cet", "brt": "cet", "trolebus": "cet",
-            "ecovia": "cet", "corredor": "cet"}
+_CLASIFICACION = {
+    "urbano": "urbano",
+    "suelo urbano": "urbano",
+    "su": "urbano",
+    "rural": "rural",
+    "suelo rural": "rural",
+    "sr": "rural",
+}
+_SISTEMA = {
+    "metro": "metro",
+    "metro de quito": "metro",
+    "cet": "cet",
+    "brt": "cet",
+    "trolebus": "cet",
+    "ecovia": "cet",
+    "corredor": "cet",
+}
 _CATEGORIA = {"no mitigable": "no_mitigable", "nomitigable": "no_mitigable", "mitigable": "mitigable"}
 _TIPO = {"puae": "PUAE", "prioritario": "prioritario", "proyecto prioritario": "prioritario"}
 
 
-def _check_values(frame: gpd.GeoDataFrame, spec: LayerSpec, ids: pd.Series, rules: Rules,
-                  problems: ProblemLog) -> None:
+def _check_values(
+    frame: gpd.GeoDataFrame, spec: LayerSpec, ids: pd.Series, rules: Rules, problems: ProblemLog
+) -> None:
     """Domain checks and spelling normalisation of one layer's values."""
     name = spec.name
     if name == "predios":
-        _normalise_categories(frame, "regimen", _REGIMEN, {"unipropiedad", "propiedad_horizontal"}, name, ids,
-                              problems, "use 'unipropiedad' o 'propiedad_horizontal'")
+        _normalise_categories(
+            frame,
+            "regimen",
+            _REGIMEN,
+            {"unipropiedad", "propiedad_horizontal"},
+            name,
+            ids,
+            problems,
+            "use 'unipropiedad' o 'propiedad_horizontal'",
+        )
         _normalise_zonal(frame, "administracion_zonal", name, ids, rules, problems)
     elif name in {"pugs", "puos"}:
         codes = frame["uso_principal"]
@@ -678,54 +774,111 @@ def _check_values(frame: gpd.GeoDataFrame, spec: LayerSpec, ids: pd.Series, rule
         if (unknown | blank).any():
             bad = unknown | blank
             problems.add_many(
-                name, ids[bad],
-                [f"código de uso desconocido: {c!r}" if c is not None else "uso_principal vacío"
-                 for c in codes[bad]],
+                name,
+                ids[bad],
+                [
+                    f"código de uso desconocido: {c!r}" if c is not None else "uso_principal vacío"
+                    for c in codes[bad]
+                ],
                 "sin categoría de uso: las reglas que dependen del uso dan 'sin dato'",
                 "use un código de [usos.homologacion] de las reglas o agréguelo allí",
             )
-        _normalise_categories(frame, "clasificacion", _CLASIFICACION, {"urbano", "rural"}, name, ids, problems,
-                              "use 'urbano' o 'rural'")
+        _normalise_categories(
+            frame,
+            "clasificacion",
+            _CLASIFICACION,
+            {"urbano", "rural"},
+            name,
+            ids,
+            problems,
+            "use 'urbano' o 'rural'",
+        )
         if name == "pugs":
-            targets = {"lote_minimo": "lote_minimo", "pisos_basicos": "pisos", "cos_pb": "cos_pb",
-                       "cos_total_basico": "cos_total", "forma_ocupacion": "forma_ocupacion"}
-            _fill_from_codes(frame, name, targets, ("codigo_edificabilidad", "codigo_pit"), ids, problems,
-                             pisos_col="pisos_basicos", cos_pb_col="cos_pb", cos_total_col="cos_total_basico")
+            targets = {
+                "lote_minimo": "lote_minimo",
+                "pisos_basicos": "pisos",
+                "cos_pb": "cos_pb",
+                "cos_total_basico": "cos_total",
+                "forma_ocupacion": "forma_ocupacion",
+            }
+            _fill_from_codes(
+                frame,
+                name,
+                targets,
+                ("codigo_edificabilidad", "codigo_pit"),
+                ids,
+                problems,
+                pisos_col="pisos_basicos",
+                cos_pb_col="cos_pb",
+                cos_total_col="cos_total_basico",
+            )
         else:
-            targets = {"lote_minimo": "lote_minimo", "pisos": "pisos", "cos_pb": "cos_pb",
-                       "cos_total": "cos_total", "forma_ocupacion": "forma_ocupacion"}
-            _fill_from_codes(frame, name, targets, ("codigo_edificabilidad",), ids, problems,
-                             pisos_col="pisos", cos_pb_col="cos_pb", cos_total_col="cos_total")
+            targets = {
+                "lote_minimo": "lote_minimo",
+                "pisos": "pisos",
+                "cos_pb": "cos_pb",
+                "cos_total": "cos_total",
+                "forma_ocupacion": "forma_ocupacion",
+            }
+            _fill_from_codes(
+                frame,
+                name,
+                targets,
+                ("codigo_edificabilidad",),
+                ids,
+                problems,
+                pisos_col="pisos",
+                cos_pb_col="cos_pb",
+                cos_total_col="cos_total",
+            )
     elif name == "aiva":
         value = frame["valor_m2"]
         bad = ~(value > 0)
         if bad.any():
             problems.add_many(
-                name, ids[bad],
+                name,
+                ids[bad],
                 [f"valor AIVA no positivo o vacío: {v}" for v in value[bad]],
-                "la zona AIVA no se usa para β", "informe el valor $/m² vigente de la zona (> 0)",
+                "la zona AIVA no se usa para β",
+                "informe el valor $/m² vigente de la zona (> 0)",
             )
     elif name == "vias":
         width = frame["ancho_m"]
         bad = ~(width > 0)
         if bad.any():
-            problems.add_many(name, ids[bad], [f"ancho de vía no positivo o vacío: {v}" for v in width[bad]],
-                              "la vía no cuenta para el frente", "informe el ancho total con aceras (m)")
+            problems.add_many(
+                name,
+                ids[bad],
+                [f"ancho de vía no positivo o vacío: {v}" for v in width[bad]],
+                "la vía no cuenta para el frente",
+                "informe el ancho total con aceras (m)",
+            )
     elif name in {"estaciones", "areas_influencia"}:
-        _normalise_categories(frame, "sistema", _SISTEMA, {"metro", "cet"}, name, ids, problems,
-                              "use 'metro' o 'cet'")
+        _normalise_categories(
+            frame, "sistema", _SISTEMA, {"metro", "cet"}, name, ids, problems, "use 'metro' o 'cet'"
+        )
     elif name == "riesgo":
-        _normalise_categories(frame, "categoria", _CATEGORIA, {"no_mitigable", "mitigable"}, name, ids, problems,
-                              "use 'no_mitigable' o 'mitigable'")
+        _normalise_categories(
+            frame,
+            "categoria",
+            _CATEGORIA,
+            {"no_mitigable", "mitigable"},
+            name,
+            ids,
+            problems,
+            "use 'no_mitigable' o 'mitigable'",
+        )
     elif name == "proyectos_especiales":
-        _normalise_categories(frame, "tipo", _TIPO, {"PUAE", "prioritario"}, name, ids, problems,
-                              "use 'PUAE' o 'prioritario'")
+        _normalise_categories(
+            frame, "tipo", _TIPO, {"PUAE", "prioritario"}, name, ids, problems, "use 'PUAE' o 'prioritario'"
+        )
     elif name == "administraciones_zonales":
         _normalise_zonal(frame, "nombre", name, ids, rules, problems)
 
 
-def _normalise_zonal(frame: gpd.GeoDataFrame, column: str, capa: str, ids: pd.Series, rules: Rules,
-                     problems: ProblemLog) -> None:
+def _normalise_zonal(
+    frame: gpd.GeoDataFrame, column: str, capa: str, ids: pd.Series, rules: Rules, problems: ProblemLog
+) -> None:
     """Spell administración zonal names as the rules' IR table does ("Manuela Saenz" → "Manuela Sáenz")."""
     if column not in frame.columns:
         return
@@ -738,13 +891,21 @@ def _normalise_zonal(frame: gpd.GeoDataFrame, column: str, capa: str, ids: pd.Se
     if changed:
         frame[column] = values.map(lambda v: changed.get(v, v))
         for old, new in changed.items():
-            problems.add(capa, "*", f"'{column}' escrito {old!r}", f"se usa {new!r} (tabla IR de las reglas)",
-                         "escriba el nombre como en las reglas")
+            problems.add(
+                capa,
+                "*",
+                f"'{column}' escrito {old!r}",
+                f"se usa {new!r} (tabla IR de las reglas)",
+                "escriba el nombre como en las reglas",
+            )
     unknown = values.notna() & values.map(mapped).isna()
     if unknown.any():
         problems.add_many(
-            capa, ids[unknown], [f"administración zonal desconocida: {v!r}" for v in values[unknown]],
-            "sin IR para estos elementos", "use un nombre de [ir.por_administracion_zonal] de las reglas",
+            capa,
+            ids[unknown],
+            [f"administración zonal desconocida: {v!r}" for v in values[unknown]],
+            "sin IR para estos elementos",
+            "use un nombre de [ir.por_administracion_zonal] de las reglas",
         )
 
 
@@ -752,7 +913,9 @@ def _check_raster(name: str, path: Path, declared: Any, problems: ProblemLog) ->
     import rasterio
 
     if not path.exists():
-        problems.add(name, "*", f"ráster no encontrado: {path}", "se ignora", "corrija la ruta en quitogeo.toml")
+        problems.add(
+            name, "*", f"ráster no encontrado: {path}", "se ignora", "corrija la ruta en quitogeo.toml"
+        )
         return False
     try:
         with rasterio.open(path) as ds:
@@ -761,8 +924,13 @@ def _check_raster(name: str, path: Path, declared: Any, problems: ProblemLog) ->
         problems.add(name, "*", f"ráster ilegible {path.name}: {exc}", "se ignora", "revise el archivo")
         return False
     if not has_crs and declared is None:
-        problems.add(name, "*", f"ráster {path.name} sin sistema de coordenadas", "se ignora",
-                     "declare crs en [rasters] de quitogeo.toml")
+        problems.add(
+            name,
+            "*",
+            f"ráster {path.name} sin sistema de coordenadas",
+            "se ignora",
+            "declare crs en [rasters] de quitogeo.toml",
+        )
         return False
     return True
 
@@ -803,14 +971,16 @@ def read_project(source: str | Path | None = None, *, rules: Rules | str | Path 
         path = Path(source)
         if not path.exists():
             raise ProjectNotFoundError(
-                f"no existe el proyecto {path}; indique un GeoPackage, una carpeta de capas o un quitogeo.toml"
+                f"no existe el proyecto {path}; indique un GeoPackage, una carpeta de capas "
+                "o un quitogeo.toml"
             )
     the_rules = _load_rules(rules)
     problems = ProblemLog()
     sources, raster_sources = _resolve(path, problems)
     if not sources and not raster_sources:
         raise ProjectNotFoundError(
-            f"{path} no contiene ninguna capa del contrato (predios, pugs, aiva, …); vea layers.md o genere un "
+            f"{path} no contiene ninguna capa del contrato (predios, pugs, aiva, …); "
+            "vea layers.md o genere un "
             "proyecto de ejemplo con 'quitogeo sample --out muestra.gpkg'"
         )
     layers: dict[str, gpd.GeoDataFrame] = {}
@@ -820,19 +990,33 @@ def read_project(source: str | Path | None = None, *, rules: Rules | str | Path 
         try:
             raw = _read_source(src, problems)
         except Exception as exc:  # any reader failure is a reported problem: validation must not crash
-            problems.add(src.name, "*", f"no se pudo leer {src.path.name}"
-                         f"{':' + src.layer if src.layer else ''}: {exc}",
-                         "la capa no se usa", "revise el archivo o la ruta en quitogeo.toml",
-                         bloqueante=spec.needed_for_run)
+            problems.add(
+                src.name,
+                "*",
+                f"no se pudo leer {src.path.name}{':' + src.layer if src.layer else ''}: {exc}",
+                "la capa no se usa",
+                "revise el archivo o la ruta en quitogeo.toml",
+                bloqueante=spec.needed_for_run,
+            )
             continue
         hashes[src.name] = _layer_hash(raw)
         frame = _normalise_layer(raw, src, spec, the_rules, problems)
         if frame is not None:
             layers[src.name] = frame
     for name in LAYER_SPECS:
-        if LAYER_SPECS[name].needed_for_run and name not in layers and not any(s.name == name for s in sources):
-            problems.add(name, "*", f"falta la capa obligatoria '{name}'", "no se puede ejecutar",
-                         f"agregue la capa '{name}' al proyecto (layers.md)", bloqueante=True)
+        if (
+            LAYER_SPECS[name].needed_for_run
+            and name not in layers
+            and not any(s.name == name for s in sources)
+        ):
+            problems.add(
+                name,
+                "*",
+                f"falta la capa obligatoria '{name}'",
+                "no se puede ejecutar",
+                f"agregue la capa '{name}' al proyecto (layers.md)",
+                bloqueante=True,
+            )
     rasters: dict[str, Path] = {}
     for name, (rpath, declared) in raster_sources.items():
         if _check_raster(name, rpath, declared, problems):

@@ -1,7 +1,8 @@
 """Raster layers (a DEM, a risk-susceptibility grid) summarised per lot with rasterio.
 
 The raster is warped once onto a TM-Quito grid covering the lots (bilinear for continuous values, nearest for
-classes), the lots are burnt into that grid as integer ids, and the statistics come from ``numpy.bincount`` over
+classes), the lots are burnt into that grid as integer ids, and the statistics come from
+``numpy.bincount`` over
 the ids: one pass over the cells, no loop per lot. Lots smaller than a cell take the value at a point inside
 them, so every lot with a geometry over the raster gets a value.
 """
@@ -17,11 +18,11 @@ import numpy as np
 import pandas as pd
 import rasterio
 import shapely
+from pyproj import Transformer
 from rasterio.enums import Resampling
 from rasterio.features import rasterize
 from rasterio.transform import from_origin, rowcol
 from rasterio.warp import reproject
-from pyproj import Transformer
 
 from quitogeo.errors import CRSError, LayerError
 from quitogeo.io.crs import TM_QUITO, recognise_crs
@@ -157,8 +158,8 @@ def zonal_stats(
         cells = (maxx - minx) * (maxy - miny) / resolution**2
         if cells > MAX_GRID_CELLS:
             resolution *= math.sqrt(cells / MAX_GRID_CELLS)
-        width = int(math.ceil((maxx - minx) / resolution))
-        height = int(math.ceil((maxy - miny) / resolution))
+        width = math.ceil((maxx - minx) / resolution)
+        height = math.ceil((maxy - miny) / resolution)
         dst_transform = from_origin(minx, maxy, resolution, resolution)
         values = np.full((height, width), np.nan, dtype=np.float64)
         src_nodata = ds.nodatavals[band - 1]
@@ -222,7 +223,7 @@ def zonal_stats(
         r, c = rowcol(dst_transform, inner[:, 0], inner[:, 1])
         r, c = np.clip(np.asarray(r), 0, height - 1), np.clip(np.asarray(c), 0, width - 1)
         per_lot[empty] = values[r, c]
-    result.iloc[np.flatnonzero(ok)] = per_lot
+    result[result.index[ok]] = per_lot
     return result
 
 

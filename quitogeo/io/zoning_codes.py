@@ -1,7 +1,8 @@
 """Parsing of Quito's zoning (edificabilidad) codes, normativa §5 (PUOS convention, READING).
 
 ``A603-35`` = forma de ocupación A (aislada; B pareada, C continua con retiro, D sobre línea de fábrica), lote
-mínimo 6 × 100 = 600 m², 03 floors, COS PB 35 %, and COS total = floors × COS PB = 105 %. The digits before the
+mínimo 6 × 100 = 600 m², 03 floors, COS PB 35 %, and COS total = floors × COS PB = 105 %. The digits before
+the
 last two are the lot in hundreds of m² (``A1002-35`` = 1000 m², 2 floors). Zone labels may wrap the code
 (``A10 (A604-50)``); the code in the label is used.
 
@@ -68,8 +69,9 @@ def parse_zoning_code(code: object) -> ZoningCode | None:
 
     Examples
     --------
-    >>> parse_zoning_code("A603-35")
-    ZoningCode(codigo='A603-35', forma_ocupacion='A', lote_minimo=600.0, pisos=3, cos_pb=35.0, cos_total=105.0)
+    >>> z = parse_zoning_code("A603-35")
+    >>> z.forma_ocupacion, z.lote_minimo, z.pisos, z.cos_pb, z.cos_total
+    ('A', 600.0, 3, 35.0, 105.0)
     >>> parse_zoning_code("A1002-35").lote_minimo, parse_zoning_code("A1002-35").pisos
     (1000.0, 2)
     >>> parse_zoning_code("A10 (A604-50)").codigo

@@ -1,9 +1,9 @@
 """The normative parameters as versioned data.
 
-A rules file (TOML) holds every threshold, table and parameter of the norm (normativa.md §6). The package ships
-one per normative version; a user passes their own with ``--rules FILE`` or :func:`load_rules`. Loading checks
-the file against :data:`SCHEMA`: an unknown key, a missing table cell or a value out of its legal range is a
-:class:`~quitogeo.errors.RulesError` naming the key and the fix, never a silent default.
+A rules file (TOML) holds every threshold, table and parameter of the norm (normativa.md §6). The package
+ships one per normative version; a user passes their own with ``--rules FILE`` or :func:`load_rules`. Loading
+checks the file against :data:`SCHEMA`: an unknown key, a missing table cell or a value out of its legal range
+is a :class:`~quitogeo.errors.RulesError` naming the key and the fix, never a silent default.
 """
 
 from __future__ import annotations
@@ -192,7 +192,9 @@ class Rules(Mapping[str, Any]):
         chosen = name or escenarios["predeterminado"]
         if chosen == "predeterminado" or chosen not in escenarios:
             known = ", ".join(k for k in escenarios if k != "predeterminado")
-            raise RulesError(f"escenario {chosen!r} no existe en las reglas {self.source}; use uno de: {known}")
+            raise RulesError(
+                f"escenario {chosen!r} no existe en las reglas {self.source}; use uno de: {known}"
+            )
         return {"nombre": chosen, **escenarios[chosen]}
 
     def homologate_use(self, code: object) -> str | None:
@@ -243,7 +245,8 @@ def _check(value: Any, spec: Any, path: str, source: str) -> None:
                 full = f"{path}.{key}" if path else key
                 raise RulesError(
                     f"reglas {source}: clave desconocida '{full}'; las permitidas"
-                    f"{' en [' + path + ']' if path else ''} son: {allowed} (corrija la ortografía o elimínela)"
+                    f"{' en [' + path + ']' if path else ''} son: {allowed} "
+                    "(corrija la ortografía o elimínela)"
                 )
             _check(sub, spec[key], f"{path}.{key}" if path else key, source)
         for key in spec:
@@ -294,8 +297,8 @@ def _check_values(data: dict[str, Any], source: str) -> None:
         raise RulesError(f"{pre}: alfa_min={lo}, alfa_max={hi} no forman un rango válido dentro de (0, 1)")
     if not lo <= float(vs["alfa"]) <= hi:
         raise RulesError(
-            f"{pre}: valor_suelo.alfa = {vs['alfa']} está fuera de [{lo}, {hi}] (Anexo 01 §2.2.1: α entre 7 % y "
-            "20 %); corrija el valor"
+            f"{pre}: valor_suelo.alfa = {vs['alfa']} está fuera de [{lo}, {hi}] "
+            "(Anexo 01 §2.2.1: α entre 7 % y 20 %); corrija el valor"
         )
     if vs["estructura_predeterminada"] not in vs["vc"]:
         raise RulesError(
@@ -309,14 +312,15 @@ def _check_values(data: dict[str, Any], source: str) -> None:
     beta = data["beta"]
     if len(beta["aiva_limites"]) != 2 or len(beta["ic_limites"]) != 2:
         raise RulesError(f"{pre}: beta.aiva_limites y beta.ic_limites deben tener 2 valores cada uno")
-    if not (beta["aiva_limites"][0] < beta["aiva_limites"][1] and beta["ic_limites"][0] < beta["ic_limites"][1]):
+    aiva_lim, ic_lim = beta["aiva_limites"], beta["ic_limites"]
+    if not (aiva_lim[0] < aiva_lim[1] and ic_lim[0] < ic_lim[1]):
         raise RulesError(f"{pre}: los límites de beta deben ser crecientes")
     tabla = beta["tabla"]
     if len(tabla) != 3 or any(len(row) != 3 for row in tabla):
         cells = sum(len(r) for r in tabla)
         raise RulesError(
-            f"{pre}: beta.tabla debe tener 3 filas × 3 columnas (Anexo 01 Tabla 1); tiene {len(tabla)} filas y "
-            f"{cells} celdas: complete la celda que falta"
+            f"{pre}: beta.tabla debe tener 3 filas × 3 columnas (Anexo 01 Tabla 1); tiene {len(tabla)} "
+            f"filas y {cells} celdas: complete la celda que falta"
         )
     for i, row in enumerate(tabla, 1):
         for j, b in enumerate(row, 1):
@@ -327,7 +331,9 @@ def _check_values(data: dict[str, Any], source: str) -> None:
             raise RulesError(f"{pre}: beta.{key} = {beta[key]} no puede tener valores negativos")
     if beta["ic_sin_ae"] < 0:
         raise RulesError(f"{pre}: beta.ic_sin_ae = {beta['ic_sin_ae']} debe ser ≥ 0 (normativa §1: IC = 0)")
-    known_ambitos = ("uso", "edificabilidad", "lote-minimo", "edificabilidad-uso", "edificabilidad-lote-minimo")
+    known_ambitos = (
+        "uso", "edificabilidad", "lote-minimo", "edificabilidad-uso", "edificabilidad-lote-minimo"
+    )
     for amb in data["exoneracion"]["ambitos"]:
         if amb not in known_ambitos:
             raise RulesError(
@@ -338,7 +344,9 @@ def _check_values(data: dict[str, Any], source: str) -> None:
     cats = data["usos"]["categorias"]
     for code, cat in data["usos"]["homologacion"].items():
         if cat not in cats:
-            raise RulesError(f"{pre}: usos.homologacion.{code!r} = {cat!r} no es una categoría de [usos.categorias]")
+            raise RulesError(
+                f"{pre}: usos.homologacion.{code!r} = {cat!r} no es una categoría de [usos.categorias]"
+            )
     for code, cat in cats.items():
         if cat["fu"] not in vs["fu"]:
             raise RulesError(f"{pre}: usos.categorias.{code}.fu = {cat['fu']!r} no está en [valor_suelo.fu]")
@@ -364,7 +372,8 @@ def _check_values(data: dict[str, Any], source: str) -> None:
             continue
         if sc["tipo"] not in _SCENARIO_TYPES:
             raise RulesError(
-                f"{pre}: escenarios.{name}.tipo = {sc['tipo']!r}; use uno de {', '.join(sorted(_SCENARIO_TYPES))}"
+                f"{pre}: escenarios.{name}.tipo = {sc['tipo']!r}; "
+                f"use uno de {', '.join(sorted(_SCENARIO_TYPES))}"
             )
         if sc["tipo"] == "ecoeficiencia" and "puntaje" not in sc:
             raise RulesError(f"{pre}: escenarios.{name} (ecoeficiencia) necesita 'puntaje'")
@@ -375,7 +384,11 @@ def _check_values(data: dict[str, Any], source: str) -> None:
     amb = data["ambitos"]
     if amb["linea_base_edificabilidad"] not in ("puos", "pugs_basico", "mayor"):
         raise RulesError(f"{pre}: ambitos.linea_base_edificabilidad debe ser 'puos', 'pugs_basico' o 'mayor'")
-    if not 0 <= amb["puos_min_fraccion"] < 1 or amb["ae_min_m2"] < 0 or amb["lote_minimo_lotes_resultantes"] < 0:
+    if (
+        not 0 <= amb["puos_min_fraccion"] < 1
+        or amb["ae_min_m2"] < 0
+        or amb["lote_minimo_lotes_resultantes"] < 0
+    ):
         raise RulesError(
             f"{pre}: [ambitos] puos_min_fraccion en [0, 1), ae_min_m2 ≥ 0 y lote_minimo_lotes_resultantes ≥ 0"
         )

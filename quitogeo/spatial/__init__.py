@@ -43,7 +43,7 @@ class LotIndex:
     @classmethod
     def from_lots(cls, lots: gpd.GeoDataFrame) -> LotIndex:
         """Index ``lots`` (a GeoDataFrame in TM-Quito)."""
-        geoms = np.asarray(lots.geometry.array, dtype=object)
+        geoms = np.asarray(lots.geometry.array, dtype=object).copy()  # the lots are never modified
         geoms[shapely.is_empty(geoms)] = None
         area = shapely.area(geoms).astype(np.float64)
         return cls(geoms=geoms, area=area, tree=shapely.STRtree(geoms), index=lots.index)
@@ -149,7 +149,7 @@ def concat_by_lot(
 
 
 def feature_labels(layer: gpd.GeoDataFrame, columns: tuple[str, ...], prefix: str) -> npt.NDArray[np.object_]:
-    """Return a readable id per feature: the first of ``columns`` that has a value, else ``"<prefix> <row>"``."""
+    """Return a readable id per feature: the first non-empty of ``columns``, else ``"<prefix> <row>"``."""
     labels = pd.Series([f"{prefix} {i}" for i in range(len(layer))], index=layer.index, dtype=object)
     for col in reversed(columns):
         if col in layer.columns:

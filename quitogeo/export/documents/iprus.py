@@ -24,13 +24,14 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from markupsafe import Markup
 
 from quitogeo._version import __version__
 from quitogeo.errors import DocumentError, OutputExistsError
 from quitogeo.export.documents.formatting import SIN_DATO, format_bool, format_money, format_number
 from quitogeo.export.documents.render import check_writable, html_to_pdf, render_html
-from quitogeo.export.documents.svgmap import lot_map_svg, neighbour_positions, view_margin
+from quitogeo.export.documents.svgmap import lot_map_svg, view_margin
 from quitogeo.rules import Rules, load_rules
 from quitogeo.spatial import feature_labels
 
@@ -312,8 +313,41 @@ def results_source(results: Any) -> str:
     return f"resultados del proyecto {project}" if project else "resultados"
 
 
+@dataclass(frozen=True)
+class _Indexed:
+    """Arrays of one layer prepared once and reused by every document of a batch."""
+
+    frame: gpd.GeoDataFrame
+    geoms: np.ndarray
+    tree: shapely.STRtree
+    labels: np.ndarray
+
+
+# One entry per layer object: a batch of thousands of documents builds its arrays and STRtree once, not per
+# lot. Keyed by id() and holding the frame itself, so a reused id of a freed frame never matches.
+_INDEX_CACHE: dict[tuple[int, str], _Indexed] = {}
+
+
+def _indexed(frame: gpd.GeoDataFrame, label_column: str | None) -> _Indexed:
+    key = (id(frame), label_column or "")
+    hit = _INDEX_CACHE.get(key)
+    if hit is not None and hit.frame is frame and len(hit.geoms) == len(frame):
+        return hit
+    geoms = np.asarray(frame.geometry.array, dtype=object)
+    if label_column == "clave_catastral":
+        labels = frame["clave_catastral"].astype(str).str.strip().to_numpy(dtype=object)
+    else:
+        labels = np.asarray([str(x).strip() for x in feature_labels(frame, ("id_via", "id", "codigo"), "")],
+                            dtype=object)
+    if len(_INDEX_CACHE) > 8:
+        _INDEX_CACHE.clear()
+    built = _Indexed(frame, geoms, shapely.STRtree(geoms), labels)
+    _INDEX_CACHE[key] = built
+    return built
+
+
 def _position(predios: gpd.GeoDataFrame, clave: str, source: str) -> int:
-    claves = predios["clave_catastral"].astype(str).to_numpy()
+    claves = _indexed(predios, "clave_catastral").labels
     hits = np.flatnonzero(claves == str(clave).strip())
     if len(hits) == 0:
         raise DocumentError(
@@ -332,11 +366,9 @@ def _roads_near(
     if vias is None or len(vias) == 0:
         note = "Vías: sin dato en el mapa (indique el proyecto con --proyecto para dibujarlas)."
         return [], [], [], note
-    geoms = np.asarray(vias.geometry.array, dtype=object)
-    import shapely
-
-    tree = shapely.STRtree(geoms)
-    near = np.sort(tree.query(lot, predicate="dwithin", distance=margin * 1.5))
+    prepared = _indexed(vias, None)
+    geoms = prepared.geoms
+    near = np.sort(prepared.tree.query(lot, predicate="dwithin", distance=margin * 1.5))
     width = (
         pd.to_numeric(vias["ancho_m"], errors="coerce").to_numpy(dtype=float) if "ancho_m" in vias else None
     )
@@ -348,7 +380,7 @@ def _roads_near(
         fronting_ids = set()
         if ids_text is not None:
             fronting_ids = {t for t in re.split(r"\s*;\s*", str(ids_text)) if t}
-    road_ids = [str(x).strip() for x in feature_labels(vias, ("id_via", "id", "codigo"), "")]
+    road_ids = prepared.labels
     tol = float(rules["tolerancias"]["frente_tolerancia_m"])
     labels, fronting = [], []
     for pos in near:
@@ -400,14 +432,16 @@ def iprus_context(
     source = results_source(results)
     pos = _position(predios, clave, source)
     row = predios.iloc[pos]
-    geoms = np.asarray(predios.geometry.array, dtype=object)
+    prepared = _indexed(predios, "clave_catastral")
+    geoms = prepared.geoms
     lot = geoms[pos]
     campos = art37_campos(row, rules=rules)
 
     margin = view_margin(lot)
-    near = neighbour_positions(geoms, pos, distance_m=margin * 1.5)
+    hits = prepared.tree.query(lot, predicate="dwithin", distance=margin * 1.5)
+    near = np.sort(hits[hits != pos])
     roads, road_labels, fronting, map_note = _roads_near(project, lot, margin, row, rules)
-    clave_col = predios["clave_catastral"].astype(str).to_numpy()
+    clave_col = prepared.labels
     svg = lot_map_svg(
         lot,
         neighbours=list(geoms[near]),

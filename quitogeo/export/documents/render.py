@@ -7,6 +7,7 @@ says: Playwright drives it when installed (the ``browser`` extra), else the ``ch
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -63,7 +64,9 @@ def find_chromium(path: str | Path | None = None) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1)
 def _env() -> jinja2.Environment:
+    # one environment per process: it caches the compiled templates (a batch renders thousands of documents)
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("quitogeo.export.documents", "templates"),
         autoescape=jinja2.select_autoescape(["html"]),

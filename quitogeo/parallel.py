@@ -1,0 +1,150 @@
+"""Both cores for the GEOS-heavy steps: element-wise shapely operations and STRtree queries over chunks in threads.
+
+GEOS releases the GIL inside shapely's vectorised functions, so splitting one call over aligned chunks of its
+input arrays and running the chunks in a thread pool uses every core without copying geometries between
+processes (process pools pickle every geometry and were measured several times slower here). The results are
+exactly those of the single call: element-wise functions are computed element by element, and chunked tree
+queries are offset back and concatenated in the same order as the one-call query (``STRtree.query`` returns its
+pairs sorted by input position, then tree position).
+
+Small inputs run in the calling thread: below :data:`MIN_CHUNK` elements per thread the pool costs more than it
+saves.
+
+>>> import numpy as np, shapely
+>>> from quitogeo.parallel import elementwise
+>>> a = shapely.points(np.arange(5.0), 0.0)
+>>> elementwise(shapely.distance, a, shapely.Point(0, 0)).tolist()
+[0.0, 1.0, 2.0, 3.0, 4.0]
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+
+#: Fewest elements per thread worth a thread (smaller inputs run in the calling thread).
+MIN_CHUNK: int = 20_000
+
+#: Environment variable capping the threads (``QUITOGEO_HILOS=1`` disables the pool).
+ENV_THREADS = "QUITOGEO_HILOS"
+
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+
+
+def n_threads() -> int:
+    """Threads to use: ``QUITOGEO_HILOS`` when set (≥ 1), else the cores available to this process."""
+    env = os.environ.get(ENV_THREADS, "").strip()
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            pass
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _executor(size: int) -> ThreadPoolExecutor:
+    global _pool, _pool_size
+    if _pool is None or _pool_size != size:
+        _pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="quitogeo")
+        _pool_size = size
+    return _pool
+
+
+def _bounds(n: int, parts: int) -> list[tuple[int, int]]:
+    edges = np.linspace(0, n, parts + 1).astype(np.int64)
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+
+
+def chunks_for(n: int, *, min_chunk: int = MIN_CHUNK) -> list[tuple[int, int]]:
+    """``(start, stop)`` slices splitting ``n`` elements over the threads (one slice when too few)."""
+    parts = min(n_threads(), max(1, n // max(min_chunk, 1)))
+    return _bounds(n, parts) if n else []
+
+
+def map_chunks(func: Callable[[int, int], Any], n: int, *, min_chunk: int = MIN_CHUNK) -> list[Any]:
+    """Call ``func(start, stop)`` for each slice of ``range(n)`` in the thread pool; results in slice order."""
+    slices = chunks_for(n, min_chunk=min_chunk)
+    if len(slices) <= 1:
+        return [func(0, n)]
+    pool = _executor(n_threads())
+    return list(pool.map(lambda s: func(*s), slices))
+
+
+def elementwise(func: Callable[..., Any], *arrays: Any, min_chunk: int = MIN_CHUNK, **kwargs: Any) -> Any:
+    """``func(*arrays, **kwargs)`` for an element-wise shapely function, computed over chunks in threads.
+
+    Parameters
+    ----------
+    func : callable
+        A shapely vectorised function (``shapely.intersection``, ``shapely.length``, ``shapely.covers``…).
+    *arrays
+        Aligned arrays of the same length, or scalars (a single geometry broadcast to every element).
+    min_chunk : int, optional
+        Fewest elements per thread.
+    **kwargs
+        Passed to ``func``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Exactly ``func(*arrays, **kwargs)``.
+    """
+    arrs = [np.asarray(a) if isinstance(a, (list, tuple, np.ndarray)) else a for a in arrays]
+    lengths = {len(a) for a in arrs if isinstance(a, np.ndarray) and a.ndim >= 1}
+    if len(lengths) != 1:
+        return func(*arrays, **kwargs)
+    n = lengths.pop()
+
+    def part(start: int, stop: int) -> Any:
+        args = [a[start:stop] if isinstance(a, np.ndarray) and a.ndim >= 1 else a for a in arrs]
+        return func(*args, **kwargs)
+
+    results = map_chunks(part, n, min_chunk=min_chunk)
+    return results[0] if len(results) == 1 else np.concatenate(results)
+
+
+def query(
+    tree: shapely.STRtree, geoms: npt.ArrayLike, *, min_chunk: int = MIN_CHUNK, **kwargs: Any
+) -> npt.NDArray[np.intp]:
+    """``tree.query(geoms, **kwargs)`` over chunks of ``geoms`` in threads; the same ``(2, k)`` array.
+
+    Parameters
+    ----------
+    tree : shapely.STRtree
+        The index.
+    geoms : array-like of geometries
+        The query geometries.
+    min_chunk : int, optional
+        Fewest query geometries per thread.
+    **kwargs
+        ``predicate``, ``distance`` as for :meth:`shapely.STRtree.query`.
+
+    Returns
+    -------
+    numpy.ndarray
+        Row 0: position in ``geoms``; row 1: position in the tree — in the order of the one-call query.
+    """
+    arr = np.asarray(geoms, dtype=object)
+
+    def part(start: int, stop: int) -> npt.NDArray[np.intp]:
+        res = np.asarray(tree.query(arr[start:stop], **kwargs))
+        if start:
+            res = res.copy()
+            res[0] += start
+        return res
+
+    results = map_chunks(part, len(arr), min_chunk=min_chunk)
+    return results[0] if len(results) == 1 else np.concatenate(results, axis=1)
+
+
+__all__ = ["ENV_THREADS", "MIN_CHUNK", "chunks_for", "elementwise", "map_chunks", "n_threads", "query"]
