@@ -25,7 +25,7 @@ optional stage of :func:`quitogeo.pipeline.run`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -132,14 +132,18 @@ def _flag(frame: pd.DataFrame, column: str) -> pd.Series:
 
 
 def _append(estado: pd.Series, mask: pd.Series, message: pd.Series | str) -> pd.Series:
-    """Add ``message`` to ``estado`` where ``mask`` (replacing ``ok``; other messages kept, ``; ``-joined)."""
+    """Add ``message`` to ``estado`` where ``mask`` (replacing ``ok``; other messages kept, ``; ``-joined).
+
+    Only the masked rows are touched, so a message that concerns a few lots costs little on a large run.
+    """
     mask = mask.fillna(False).astype(bool)
-    if isinstance(message, pd.Series):
-        msg = message.astype("string")
-    else:
-        msg = pd.Series(message, index=estado.index, dtype="string")
-    joined = (estado + "; " + msg).where(estado != _OK, msg)
-    return estado.where(~mask, joined)
+    if not mask.any():
+        return estado
+    current = estado[mask]
+    msg = message[mask].astype("string") if isinstance(message, pd.Series) else message
+    out = estado.copy()
+    out[mask] = (current + "; " + msg).where(current != _OK, msg)
+    return out
 
 
 def _fmt(value: float) -> str:
@@ -399,12 +403,14 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     DataFrame
         Aligned to ``lots.index``, columns :data:`OUTPUT_COLUMNS`: one boolean per ámbito
         (``ambito_clasificacion``, ``ambito_uso``, ``ambito_lote_minimo``, ``ambito_edificabilidad``; null
-        without PUOS coverage) with the old and new values that decided it; ``lote_minimo_precondiciones``
-        (null where the lote mínimo did not shrink) and ``lote_minimo_motivo``; ``ir_cu``/``ir_lm`` with their
-        sources and the applied ``ir``/``ir_fuente``; ``ambitos`` (in words), ``ambito_aplicado`` (the calc
-        ámbito charged, or ``"ninguno"``), ``beneficio``; ``cod_<ámbito>`` for every formula that applies to
-        the lot (USD, cents); ``cod`` (the one applied; 0 where nothing changed; NaN when it cannot be
-        computed) and ``cod_centavos``; ``estado`` (``ok`` or why a figure is missing — never a silent zero).
+        without PUOS coverage or when the data to decide it is missing — then ``ambito_aplicado`` and ``cod``
+        are null too, and ``ambitos`` names what is "sin dato") with the old and new values that decided it;
+        ``lote_minimo_precondiciones`` (null where the lote mínimo did not shrink) and ``lote_minimo_motivo``;
+        ``ir_cu``/``ir_lm`` with their sources and the applied ``ir``/``ir_fuente``; ``ambitos`` (in words),
+        ``ambito_aplicado`` (the calc ámbito charged, or ``"ninguno"``), ``beneficio``; ``cod_<ámbito>`` for
+        every formula that applies to the lot (USD, cents); ``cod`` (the one applied; 0 where nothing
+        changed; NaN when it cannot be computed) and ``cod_centavos``; ``estado`` (``ok`` or why a figure is
+        missing — never a silent zero).
 
     Notes
     -----
@@ -474,39 +480,42 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     cospb_old, cospb_new = _num(lots, "puos_cos_pb"), _num(lots, "cos_pb")
     pisos_new = _num(lots, "pisos_basicos")
     motivo = pd.Series(_OK, index=idx, dtype="string")  # reuses _append's joining; reset to "" below
-    checks: list[tuple[pd.Series, pd.Series]] = [
-        (
-            cospb_old.isna() | cospb_new.isna(),
-            pd.Series("sin dato de COS PB anterior o nuevo", index=idx, dtype="string"),
-        ),
+    n_lotes = int(amb["lote_minimo_lotes_resultantes"])
+
+    def _g(x: pd.Series, fmt: str = "{:g}") -> pd.Series:
+        return x.map(fmt.format).astype("string")
+
+    # (failing rows, their text): the text is built only for the lots that fail (few), never for all
+    checks: list[tuple[pd.Series, Callable[[pd.Series], pd.Series | str]]] = [
+        (cospb_old.isna() | cospb_new.isna(), lambda m: "sin dato de COS PB anterior o nuevo"),
         (
             (cospb_new < cospb_old).fillna(False),
-            "COS PB nuevo " + cospb_new.map("{:g} %".format)
-            + " < anterior " + cospb_old.map("{:g} %".format),
+            lambda m: "COS PB nuevo " + _g(cospb_new[m], "{:g} %")
+            + " < anterior " + _g(cospb_old[m], "{:g} %"),
         ),
-        (
-            pisos_old.isna() | pisos_new.isna(),
-            pd.Series("sin dato de pisos anterior o nuevo", index=idx, dtype="string"),
-        ),
+        (pisos_old.isna() | pisos_new.isna(), lambda m: "sin dato de pisos anterior o nuevo"),
         (
             (pisos_new < pisos_old).fillna(False),
-            "pisos nuevos " + pisos_new.map("{:g}".format) + " < anteriores " + pisos_old.map("{:g}".format),
+            lambda m: "pisos nuevos " + _g(pisos_new[m]) + " < anteriores " + _g(pisos_old[m]),
         ),
     ]
-    n_lotes = int(amb["lote_minimo_lotes_resultantes"])
     if n_lotes > 0:
         checks.append(
             (
                 ~(area >= n_lotes * lm_new).fillna(False),
-                "el predio (" + area.map("{:.2f} m²".format) + f") no alcanza {n_lotes} × lote mínimo nuevo ("
-                + lm_new.map("{:g} m²".format) + "): ningún lote resultante menor al lote mínimo anterior",
+                lambda m: "el predio (" + _g(area[m], "{:.2f} m²") + f") no alcanza {n_lotes} × lote mínimo "
+                "nuevo (" + _g(lm_new[m], "{:g} m²")
+                + "): ningún lote resultante menor al lote mínimo anterior",
             )
         )
     fails = pd.Series(False, index=idx)
     for bad, text in checks:
-        bad = bad & reducido
-        motivo = _append(motivo, bad, text.astype("string"))
-        fails |= bad
+        rows = bad & reducido
+        if rows.any():
+            msg = text(rows)
+            full = msg.reindex(idx) if isinstance(msg, pd.Series) else msg
+            motivo = _append(motivo, rows, full)
+            fails |= rows
     motivo = motivo.where(fails, "")
     precond_ok = reducido & ~fails
     amb_lm = precond_ok
@@ -645,8 +654,8 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     ):
         if not where.any():
             continue
-        rows = idx[where.to_numpy()]
-        larger = mayor_frame(results[first].loc[rows], results[second].loc[rows]).reindex(idx)
+        pair = idx[where.to_numpy()]
+        larger = mayor_frame(results[first].loc[pair], results[second].loc[pair]).reindex(idx)
         winner = larger["ambito_ganador"].map({"uso": first, "lote-minimo": second}).astype("string")
         applied = applied.mask(where, winner)
         applied_cents = applied_cents.mask(where, larger["cod_centavos"])

@@ -1,13 +1,14 @@
-"""Both cores for the GEOS-heavy steps: element-wise shapely operations and STRtree queries over chunks in threads.
+"""Both cores for the GEOS-heavy steps: shapely operations and STRtree queries over chunks in threads.
 
 GEOS releases the GIL inside shapely's vectorised functions, so splitting one call over aligned chunks of its
 input arrays and running the chunks in a thread pool uses every core without copying geometries between
 processes (process pools pickle every geometry and were measured several times slower here). The results are
 exactly those of the single call: element-wise functions are computed element by element, and chunked tree
-queries are offset back and concatenated in the same order as the one-call query (``STRtree.query`` returns its
-pairs sorted by input position, then tree position).
+queries are offset back and concatenated in the same order as the one-call query (``STRtree.query``
+returns its pairs sorted by input position, then tree position).
 
-Small inputs run in the calling thread: below :data:`MIN_CHUNK` elements per thread the pool costs more than it
+Small inputs run in the calling thread: below :data:`MIN_CHUNK` elements per thread the pool costs more
+than it
 saves.
 
 >>> import numpy as np, shapely
@@ -19,6 +20,7 @@ saves.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -62,7 +64,7 @@ def _executor(size: int) -> ThreadPoolExecutor:
 
 def _bounds(n: int, parts: int) -> list[tuple[int, int]]:
     edges = np.linspace(0, n, parts + 1).astype(np.int64)
-    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+    return [(int(a), int(b)) for a, b in itertools.pairwise(edges) if b > a]
 
 
 def chunks_for(n: int, *, min_chunk: int = MIN_CHUNK) -> list[tuple[int, int]]:
@@ -72,7 +74,7 @@ def chunks_for(n: int, *, min_chunk: int = MIN_CHUNK) -> list[tuple[int, int]]:
 
 
 def map_chunks(func: Callable[[int, int], Any], n: int, *, min_chunk: int = MIN_CHUNK) -> list[Any]:
-    """Call ``func(start, stop)`` for each slice of ``range(n)`` in the thread pool; results in slice order."""
+    """Call ``func(start, stop)`` for each slice of ``range(n)`` in the thread pool (results in order)."""
     slices = chunks_for(n, min_chunk=min_chunk)
     if len(slices) <= 1:
         return [func(0, n)]

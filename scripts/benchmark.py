@@ -1,22 +1,23 @@
 #!/usr/bin/env python
 """District-scale benchmark of ``quitogeo run``: time and memory per stage, against the I/O floor.
 
-For each ``--lotes N`` it generates (or reuses, cached by size and seed under ``scripts/.cache/``) a synthetic
-project with :func:`quitogeo.sample.write_sample_project`, then, each in a fresh child process so that peak RSS
-is the measurement's own:
+For each ``--lotes N`` it generates (or reuses, cached by size and seed under ``scripts/.cache/``) a
+synthetic project with :func:`quitogeo.sample.write_sample_project`, then, each in a fresh child process so
+that peak RSS is the measurement's own:
 
-* **pipeline**: :func:`quitogeo.pipeline.run` on the project file (reading and validating it included), with an
-  ``on_stage`` hook that records the seconds and the RSS (peak within the stage, sampled every 5 ms, and at its
-  end) of every stage — read, prepare, lot index, each join, frontage, eligibility, scenario, COD, assembly,
-  summary —, then :func:`quitogeo.export.gpkg.write_results` (the write stage);
+* **pipeline**: :func:`quitogeo.pipeline.run` on the project file (reading and validating it included),
+  recording the seconds and the RSS (peak within the stage, sampled every 5 ms, and at its end) of every
+  stage — read, prepare, lot index, each join, frontage, eligibility, scenario, COD, summary — through
+  ``run(on_stage=...)`` when the pipeline offers that hook (else from ``RunResult.tiempos`` and the sampled
+  RSS), then :func:`quitogeo.export.gpkg.write_results` (the write stage);
 * **floor**: the same lots read with ``pyogrio.read_dataframe(use_arrow=True)`` and the same number of rows
   written back to a GeoPackage with ``pyogrio.write_dataframe(use_arrow=True)`` — nothing else. The ratio
   pipeline / floor stays meaningful on a noisy machine (both run in the same invocation);
 * **calc**: the calc core's vectorised :func:`quitogeo.calc.cod_frame` on ``N`` rows, in lots per second.
 
 Results are merged into a JSON file (one entry per size × backend × scenario; re-running one size keeps the
-others) and rendered as a Markdown table between the ``<!-- benchmark:inicio -->`` / ``<!-- benchmark:fin -->``
-markers of ``docs/benchmarks.md`` (hand-written commentary outside the markers is kept).
+others) and rendered as a Markdown table between the ``<!-- benchmark:inicio -->`` and
+``<!-- benchmark:fin -->`` markers of ``docs/benchmarks.md`` (commentary outside the markers is kept).
 
 Usage::
 
@@ -53,8 +54,19 @@ MARK_START = "<!-- benchmark:inicio -->"
 MARK_END = "<!-- benchmark:fin -->"
 #: Targets of issue 8 (this 2-core machine, 1 M lots).
 TARGETS = {"total_s": 20.0, "pico_rss_mb": 3072.0, "razon": 4.0, "calc_lotes_s": 1_000_000.0}
-LIBRARIES = ("quitogeo", "numpy", "pandas", "shapely", "geopandas", "pyogrio", "pyarrow", "pyproj", "dask",
-             "distributed", "dask-geopandas")
+LIBRARIES = (
+    "quitogeo",
+    "numpy",
+    "pandas",
+    "shapely",
+    "geopandas",
+    "pyogrio",
+    "pyarrow",
+    "pyproj",
+    "dask",
+    "distributed",
+    "dask-geopandas",
+)
 MB = 1024.0 * 1024.0
 
 
@@ -80,8 +92,14 @@ class RssSampler:
         self.history: list[tuple[float, int]] = []
 
     def window_peak(self, start: float, end: float) -> int:
-        """Highest sample taken between ``start`` and ``end`` (``time.perf_counter`` values; 0 when none)."""
-        return max((r for t, r in self.history if start <= t <= end), default=0)
+        """Highest sample taken between ``start`` and ``end`` (``time.perf_counter`` values); for a window
+        shorter
+        than the sampling period, the last sample before ``end``."""
+        inside = [r for t, r in self.history if start <= t <= end]
+        if inside:
+            return max(inside)
+        before = [r for t, r in self.history if t <= end]
+        return before[-1] if before else (self.history[0][1] if self.history else self.rss())
 
     def rss(self) -> int:
         """Current resident set size in bytes."""
@@ -119,8 +137,9 @@ def peak_rss_mb() -> float:
 # ------------------------------------------------------------------------------------------ measurements
 
 
-def measure_pipeline(project: Path, *, escenario: str | None, backend: str, scheduler: str | None,
-                     perfil: Path | None) -> dict[str, Any]:
+def measure_pipeline(
+    project: Path, *, escenario: str | None, backend: str, scheduler: str | None, perfil: Path | None
+) -> dict[str, Any]:
     """Run the pipeline on ``project`` and write its results; seconds and RSS per stage."""
     from quitogeo.export.gpkg import write_results
     from quitogeo.pipeline import run
@@ -134,10 +153,17 @@ def measure_pipeline(project: Path, *, escenario: str | None, backend: str, sche
 
         profiler = Profiler(interval=0.002)
     with RssSampler() as sampler, tempfile.TemporaryDirectory(prefix="qg-bench-") as tmp:
+
         def on_stage(name: str, seconds: float) -> None:
             peak, now = sampler.mark()
-            stages.append({"etapa": name, "segundos": round(seconds, 3), "rss_pico_mb": round(peak / MB, 1),
-                           "rss_fin_mb": round(now / MB, 1)})
+            stages.append(
+                {
+                    "etapa": name,
+                    "segundos": round(seconds, 3),
+                    "rss_pico_mb": round(peak / MB, 1),
+                    "rss_fin_mb": round(now / MB, 1),
+                }
+            )
 
         sampler.mark()
         rss0 = sampler.rss()
@@ -163,17 +189,25 @@ def measure_pipeline(project: Path, *, escenario: str | None, backend: str, sche
             for name, seconds in result.tiempos.items():
                 peak = sampler.window_peak(t, t + seconds)
                 t += seconds
-                now = sampler.window_peak(t - 0.05, t + 0.05) or peak
-                stages.append({"etapa": name, "segundos": round(seconds, 3), "rss_pico_mb": round(peak / MB, 1),
-                               "rss_fin_mb": round(now / MB, 1)})
+                now = sampler.window_peak(t, t)
+                stages.append(
+                    {
+                        "etapa": name,
+                        "segundos": round(seconds, 3),
+                        "rss_pico_mb": round(peak / MB, 1),
+                        "rss_fin_mb": round(now / MB, 1),
+                    }
+                )
             sampler.mark()
         t1 = time.perf_counter()
         write_results(result, Path(tmp), overwrite=True)
         on_stage("escritura", time.perf_counter() - t1)
         total = time.perf_counter() - t0
-        if profiler is not None:
+        if profiler is not None and perfil is not None:
             profiler.stop()
-            perfil.write_text(profiler.output_text(unicode=True, color=False, show_all=False), encoding="utf-8")
+            perfil.write_text(
+                profiler.output_text(unicode=True, color=False, show_all=False), encoding="utf-8"
+            )
         n = len(result.predios)
         n_ok = int((result.predios["estado"] == "ok").sum())
     return {
@@ -197,11 +231,17 @@ def measure_floor(project: Path) -> dict[str, Any]:
         lots = pyogrio.read_dataframe(project, layer="predios", use_arrow=True)
         t_read = time.perf_counter() - t0
         t1 = time.perf_counter()
-        pyogrio.write_dataframe(lots, Path(tmp) / "piso.gpkg", layer="predios_resultado", driver="GPKG",
-                                use_arrow=True)
+        pyogrio.write_dataframe(
+            lots, Path(tmp) / "piso.gpkg", layer="predios_resultado", driver="GPKG", use_arrow=True
+        )
         t_write = time.perf_counter() - t1
-    return {"n_filas": len(lots), "lectura_s": round(t_read, 3), "escritura_s": round(t_write, 3),
-            "total_s": round(t_read + t_write, 3), "pico_rss_mb": round(peak_rss_mb(), 1)}
+    return {
+        "n_filas": len(lots),
+        "lectura_s": round(t_read, 3),
+        "escritura_s": round(t_write, 3),
+        "total_s": round(t_read + t_write, 3),
+        "pico_rss_mb": round(peak_rss_mb(), 1),
+    }
 
 
 def measure_calc(n: int, *, seed: int = 2024) -> dict[str, Any]:
@@ -215,12 +255,22 @@ def measure_calc(n: int, *, seed: int = 2024) -> dict[str, Any]:
     rules = load_rules()
     rng = np.random.default_rng(seed)
     nan = np.full(n, np.nan)
-    frame = pd.DataFrame({
-        "alfa": np.full(n, float(rules.alfa)), "vc": np.full(n, 450.0), "fu": rng.choice([1.0, 1.2, 0.8], n),
-        "ae": np.round(rng.uniform(0.0, 3000.0, n), 2), "area_terreno": np.round(rng.uniform(150, 3000, n), 2),
-        "aiva": np.round(rng.uniform(100.0, 1900.0, n) / 5) * 5, "ir": nan, "auv": nan, "vsa": nan, "vs_c": nan,
-        "vis": nan, "area_util_proyecto": nan,
-    })
+    frame = pd.DataFrame(
+        {
+            "alfa": np.full(n, float(rules.alfa)),
+            "vc": np.full(n, 450.0),
+            "fu": rng.choice([1.0, 1.2, 0.8], n),
+            "ae": np.round(rng.uniform(0.0, 3000.0, n), 2),
+            "area_terreno": np.round(rng.uniform(150, 3000, n), 2),
+            "aiva": np.round(rng.uniform(100.0, 1900.0, n) / 5) * 5,
+            "ir": nan,
+            "auv": nan,
+            "vsa": nan,
+            "vs_c": nan,
+            "vis": nan,
+            "area_util_proyecto": nan,
+        }
+    )
     cod_frame(frame.iloc[:1000], ambito="edificabilidad", rules=rules)  # warm-up (imports, table parsing)
     t0 = time.perf_counter()
     cod_frame(frame, ambito="edificabilidad", rules=rules)
@@ -243,8 +293,10 @@ def ensure_sample(n: int, seed: int, cache: Path) -> tuple[Path, float | None]:
         return path, None
     cache.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    code = ("import sys; from quitogeo.sample import write_sample_project; "
-            "write_sample_project(sys.argv[1], n_lotes=int(sys.argv[2]), seed=int(sys.argv[3]))")
+    code = (
+        "import sys; from quitogeo.sample import write_sample_project; "
+        "write_sample_project(sys.argv[1], n_lotes=int(sys.argv[2]), seed=int(sys.argv[3]))"
+    )
     subprocess.run([sys.executable, "-c", code, str(path), str(n), str(seed)], check=True)
     return path, round(time.perf_counter() - t0, 1)
 
@@ -254,8 +306,10 @@ def _child(args: list[str]) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
         out = Path(fh.name)
     try:
-        subprocess.run([sys.executable, str(Path(__file__).resolve()), "--_medir", *args, "--_salida", str(out)],
-                       check=True)
+        subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), "--_medir", *args, "--_salida", str(out)],
+            check=True,
+        )
         return dict(json.loads(out.read_text(encoding="utf-8")))
     finally:
         out.unlink(missing_ok=True)
@@ -285,13 +339,28 @@ def machine() -> dict[str, Any]:
         ram = round(psutil.virtual_memory().total / 1024**3, 1)
     except ImportError:  # pragma: no cover - psutil is in the bench extra
         pass
-    return {"nucleos": os.cpu_count(), "ram_gb": ram, "python": platform.python_version(),
-            "plataforma": platform.platform(), "procesador": platform.processor() or platform.machine(),
-            "versiones": versions}
+    return {
+        "nucleos": os.cpu_count(),
+        "ram_gb": ram,
+        "python": platform.python_version(),
+        "plataforma": platform.platform(),
+        "procesador": platform.processor() or platform.machine(),
+        "versiones": versions,
+    }
 
 
-def bench_one(n: int, *, seed: int, escenario: str | None, backend: str, scheduler: str | None, cache: Path,
-              floor: bool, perfil: bool, log: Callable[[str], None]) -> dict[str, Any]:
+def bench_one(
+    n: int,
+    *,
+    seed: int,
+    escenario: str | None,
+    backend: str,
+    scheduler: str | None,
+    cache: Path,
+    floor: bool,
+    perfil: bool,
+    log: Callable[[str], None],
+) -> dict[str, Any]:
     """Every measurement for one size."""
     project, gen_s = ensure_sample(n, seed, cache)
     log(f"[{n} predios] proyecto {project}" + (f" (generado en {gen_s} s)" if gen_s else " (en caché)"))
@@ -308,17 +377,26 @@ def bench_one(n: int, *, seed: int, escenario: str | None, backend: str, schedul
     piso = _child([*common, "--tipo", "piso"]) if floor else None
     calc = _child(["--tipo", "calc", "--n", str(n)])
     entry: dict[str, Any] = {
-        "n_lotes": n, "semilla": seed, "backend": backend, "escenario": escenario or "(predeterminado)",
+        "n_lotes": n,
+        "semilla": seed,
+        "backend": backend,
+        "escenario": escenario or "(predeterminado)",
         "proyecto": str(project.relative_to(ROOT) if project.is_relative_to(ROOT) else project),
-        "generacion_s": gen_s, "fecha": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "pipeline": pipe, "piso": piso, "calc": calc,
+        "generacion_s": gen_s,
+        "fecha": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "pipeline": pipe,
+        "piso": piso,
+        "calc": calc,
         "razon": round(pipe["total_s"] / piso["total_s"], 2) if piso and piso["total_s"] > 0 else None,
-        "perfil": str(perfil_path.relative_to(ROOT)) if perfil_path and perfil_path.is_relative_to(ROOT) else
-        (str(perfil_path) if perfil_path else None),
+        "perfil": str(perfil_path.relative_to(ROOT))
+        if perfil_path and perfil_path.is_relative_to(ROOT)
+        else (str(perfil_path) if perfil_path else None),
     }
-    log(f"[{n} predios] pipeline {pipe['total_s']:.2f} s, pico RSS {pipe['pico_rss_mb']:.0f} MB"
+    log(
+        f"[{n} predios] pipeline {pipe['total_s']:.2f} s, pico RSS {pipe['pico_rss_mb']:.0f} MB"
         + (f"; piso {piso['total_s']:.2f} s → razón {entry['razon']}" if piso else "")
-        + f"; calc {calc['lotes_por_s']:,} predios/s")
+        + f"; calc {calc['lotes_por_s']:,} predios/s"
+    )
     for st in pipe["etapas"]:
         log(f"    {st['etapa']:<14} {st['segundos']:8.3f} s   pico {st['rss_pico_mb']:8.0f} MB")
     return entry
@@ -356,54 +434,83 @@ def render_markdown(data: dict[str, Any]) -> str:
     """The generated section of docs/benchmarks.md (between the markers)."""
     info = data["maquina"]
     lines = [MARK_START, "", "_Sección generada por `scripts/benchmark.py`; no la edite a mano._", ""]
-    lines.append(f"Máquina: {info['nucleos']} núcleos, {info.get('ram_gb')} GB RAM, Python {info['python']}, "
-                 f"{info['plataforma']}.")
+    lines.append(
+        f"Máquina: {info['nucleos']} núcleos, {info.get('ram_gb')} GB RAM, Python {info['python']}, "
+        f"{info['plataforma']}."
+    )
     lines.append("")
     lines.append("Versiones: " + ", ".join(f"{k} {v}" for k, v in info["versiones"].items()) + ".")
     lines.append("")
-    lines.append("| predios | backend | total (s) | pico RSS (MB) | piso E/S (s) | razón | calc (predios/s) |")
+    lines.append(
+        "| predios | backend | total (s) | pico RSS (MB) | piso E/S (s) | razón | calc (predios/s) |"
+    )
     lines.append("|---:|---|---:|---:|---:|---:|---:|")
     for e in data["corridas"]:
         p, piso, calc = e["pipeline"], e.get("piso"), e["calc"]
         big = e["n_lotes"] >= 1_000_000
-        cells = [f"{e['n_lotes']:,}", str(e["backend"]),
-                 f"{p['total_s']:.2f}" + (f" {_ok(p['total_s'], TARGETS['total_s'])}" if big else ""),
-                 f"{p['pico_rss_mb']:.0f}" + (f" {_ok(p['pico_rss_mb'], TARGETS['pico_rss_mb'])}" if big else ""),
-                 f"{piso['total_s']:.2f}" if piso else "—",
-                 f"{e['razon']} {_ok(e['razon'], TARGETS['razon'])}" if e.get("razon") else "—",
-                 (f"{calc['lotes_por_s']:,} {_ok(calc['lotes_por_s'], TARGETS['calc_lotes_s'], higher=True)}"
-                  if calc.get("lotes_por_s") else "—")]
+        cells = [
+            f"{e['n_lotes']:,}",
+            str(e["backend"]),
+            f"{p['total_s']:.2f}" + (f" {_ok(p['total_s'], TARGETS['total_s'])}" if big else ""),
+            f"{p['pico_rss_mb']:.0f}" + (f" {_ok(p['pico_rss_mb'], TARGETS['pico_rss_mb'])}" if big else ""),
+            f"{piso['total_s']:.2f}" if piso else "—",
+            f"{e['razon']} {_ok(e['razon'], TARGETS['razon'])}" if e.get("razon") else "—",
+            (
+                f"{calc['lotes_por_s']:,} {_ok(calc['lotes_por_s'], TARGETS['calc_lotes_s'], higher=True)}"
+                if calc.get("lotes_por_s")
+                else "—"
+            ),
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
-    lines.append(f"Objetivos (1 M predios, esta máquina): total ≤ {TARGETS['total_s']:.0f} s, pico RSS ≤ "
-                 f"{TARGETS['pico_rss_mb']:.0f} MB, razón pipeline/piso ≤ {TARGETS['razon']:.0f}, calc ≥ 1 000 000 "
-                 "predios/s. El piso lee los mismos predios y escribe el mismo número de filas con pyogrio/Arrow "
-                 "y nada más.")
+    lines.append(
+        f"Objetivos (1 M predios, esta máquina): total ≤ {TARGETS['total_s']:.0f} s, pico RSS ≤ "
+        f"{TARGETS['pico_rss_mb']:.0f} MB, razón pipeline/piso ≤ {TARGETS['razon']:.0f}, calc ≥ 1 000 000 "
+        "predios/s. El piso lee los mismos predios y escribe el mismo número de filas con pyogrio/Arrow "
+        "y nada más."
+    )
     for e in data["corridas"]:
         p = e["pipeline"]
-        lines += ["", f"### {e['n_lotes']:,} predios — backend {e['backend']}, escenario {e['escenario']}", "",
-                  f"Fecha {e['fecha']}; proyecto `{e['proyecto']}` (semilla {e['semilla']}); "
-                  f"{p['n_con_cod']:,} de {p['n_predios']:,} predios con COD; RSS al empezar "
-                  f"{p['rss_inicial_mb']:.0f} MB.", "",
-                  "| etapa | s | % | pico RSS en la etapa (MB) | RSS al final (MB) |", "|---|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            f"### {e['n_lotes']:,} predios — backend {e['backend']}, escenario {e['escenario']}",
+            "",
+            f"Fecha {e['fecha']}; proyecto `{e['proyecto']}` (semilla {e['semilla']}); "
+            f"{p['n_con_cod']:,} de {p['n_predios']:,} predios con COD; RSS al empezar "
+            f"{p['rss_inicial_mb']:.0f} MB.",
+            "",
+            "| etapa | s | % | pico RSS en la etapa (MB) | RSS al final (MB) |",
+            "|---|---:|---:|---:|---:|",
+        ]
         for st in p["etapas"]:
             pct = 100.0 * st["segundos"] / p["total_s"] if p["total_s"] else 0.0
-            lines.append(f"| {st['etapa']} | {st['segundos']:.3f} | {pct:.0f} | {st['rss_pico_mb']:.0f} | "
-                         f"{st['rss_fin_mb']:.0f} |")
+            lines.append(
+                f"| {st['etapa']} | {st['segundos']:.3f} | {pct:.0f} | {st['rss_pico_mb']:.0f} | "
+                f"{st['rss_fin_mb']:.0f} |"
+            )
         lines.append(f"| *(sin asignar)* | {p['sin_asignar_s']:.3f} | | | |")
-        lines.append(f"| **total** | **{p['total_s']:.3f}** | | **{p['pico_rss_mb']:.0f}** (pico del proceso) | |")
+        lines.append(
+            f"| **total** | **{p['total_s']:.3f}** | | **{p['pico_rss_mb']:.0f}** (pico del proceso) | |"
+        )
         piso = e.get("piso")
         if piso:
-            lines += ["", f"Piso de E/S: lectura {piso['lectura_s']:.3f} s + escritura {piso['escritura_s']:.3f} s = "
-                      f"{piso['total_s']:.3f} s (pico {piso['pico_rss_mb']:.0f} MB); razón {e['razon']}."]
-        lines += ["", f"Calc vectorizado: {e['calc']['n']:,} filas en {e['calc']['segundos']:.3f} s "
-                  f"({e['calc']['lotes_por_s']:,} predios/s)."]
+            lines += [
+                "",
+                f"Piso de E/S: lectura {piso['lectura_s']:.3f} s + escritura {piso['escritura_s']:.3f} s = "
+                f"{piso['total_s']:.3f} s (pico {piso['pico_rss_mb']:.0f} MB); razón {e['razon']}.",
+            ]
+        lines += [
+            "",
+            f"Calc vectorizado: {e['calc']['n']:,} filas en {e['calc']['segundos']:.3f} s "
+            f"({e['calc']['lotes_por_s']:,} predios/s).",
+        ]
     lines += ["", MARK_END]
     return "\n".join(lines)
 
 
 def write_markdown(path: Path, data: dict[str, Any]) -> None:
-    """Replace the generated section of ``path`` (kept commentary outside the markers; created when missing)."""
+    """Replace the generated section of ``path`` (kept commentary outside the markers; created when
+    missing)."""
     section = render_markdown(data)
     if path.exists():
         text = path.read_text(encoding="utf-8")
@@ -421,8 +528,12 @@ def write_markdown(path: Path, data: dict[str, Any]) -> None:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    ap.add_argument("--lotes", type=int, action="append", help="predios del proyecto sintético (repetible); "
-                    "por defecto 100000 y 1000000")
+    ap.add_argument(
+        "--lotes",
+        type=int,
+        action="append",
+        help="predios del proyecto sintético (repetible); por defecto 100000 y 1000000",
+    )
     ap.add_argument("--semilla", "--seed", dest="semilla", type=int, default=2024)
     ap.add_argument("--escenario", default=None)
     ap.add_argument("--backend", choices=["local", "dask"], default="local")
@@ -447,8 +558,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args._medir:
         if args.tipo == "pipeline":
-            out = measure_pipeline(args.proyecto, escenario=args.escenario, backend=args.backend,
-                                   scheduler=args.scheduler, perfil=args._perfil)
+            out = measure_pipeline(
+                args.proyecto,
+                escenario=args.escenario,
+                backend=args.backend,
+                scheduler=args.scheduler,
+                perfil=args._perfil,
+            )
         elif args.tipo == "piso":
             out = measure_floor(args.proyecto)
         else:
@@ -457,12 +573,23 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     sizes = args.lotes or [100_000, 1_000_000]
     info = machine()
-    print(f"Máquina: {info['nucleos']} núcleos, {info['ram_gb']} GB; " +
-          ", ".join(f"{k} {v}" for k, v in info["versiones"].items()), flush=True)
+    print(
+        f"Máquina: {info['nucleos']} núcleos, {info['ram_gb']} GB; "
+        + ", ".join(f"{k} {v}" for k, v in info["versiones"].items()),
+        flush=True,
+    )
     entries = [
-        bench_one(n, seed=args.semilla, escenario=args.escenario, backend=args.backend, scheduler=args.scheduler,
-                  cache=args.cache, floor=not args.sin_piso, perfil=args.perfil,
-                  log=lambda s: print(s, flush=True))
+        bench_one(
+            n,
+            seed=args.semilla,
+            escenario=args.escenario,
+            backend=args.backend,
+            scheduler=args.scheduler,
+            cache=args.cache,
+            floor=not args.sin_piso,
+            perfil=args.perfil,
+            log=lambda s: print(s, flush=True),
+        )
         for n in sizes
     ]
     data = merge(args.json, entries, info)

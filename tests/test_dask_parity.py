@@ -16,11 +16,11 @@ import shapely
 pytest.importorskip("dask_geopandas")
 pytest.importorskip("distributed")
 
-from quitogeo.backends import dask as qdask  # noqa: E402
-from quitogeo.io import read_project  # noqa: E402
-from quitogeo.pipeline import prepare, process_lots, run  # noqa: E402
-from quitogeo.rules import load_rules  # noqa: E402
-from quitogeo.sample import write_sample_project  # noqa: E402
+from quitogeo.backends import dask as qdask
+from quitogeo.io import read_project
+from quitogeo.pipeline import prepare, process_lots, run
+from quitogeo.rules import load_rules
+from quitogeo.sample import write_sample_project
 
 N_LOTES = 5000
 N_PARTITIONS = 6
@@ -38,7 +38,7 @@ def project(tmp_path_factory):
 def client():
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None)
+    cluster = LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=":0")
     cli = Client(cluster)
     yield cli
     cli.close()
@@ -81,8 +81,17 @@ def test_dask_equals_local_row_by_row(both):
     assert list(dist.columns) == list(local.columns)
     # exact, column by column (floats bit for bit, text incl. motivos, nullable booleans and integers)
     pd.testing.assert_frame_equal(dist, local, check_exact=True)
-    for col in ("motivos", "cod", "cod_centavos", "codigo_pit", "aiva_valor", "vias_frente_ids",
-                "frente_sin_continuidad", "distancia_estacion_m", "elegible_zuae"):
+    for col in (
+        "motivos",
+        "cod",
+        "cod_centavos",
+        "codigo_pit",
+        "aiva_valor",
+        "vias_frente_ids",
+        "frente_sin_continuidad",
+        "distancia_estacion_m",
+        "elegible_zuae",
+    ):
         assert col in dist.columns
 
 
@@ -92,8 +101,14 @@ def test_lots_on_shared_features_are_exercised(both):
     ddf, order = qdask.partition_lots(lots, N_PARTITIONS)
     part = np.empty(len(lots), dtype=np.intp)
     part[order] = np.repeat(np.arange(ddf.npartitions), [len(p) for p in ddf.partitions])
-    frame = pd.DataFrame({"part": part, "pit": local["codigo_pit"].to_numpy(), "aiva": local["aiva_codigos"]
-                          .to_numpy(), "via": local["vias_frente_ids"].to_numpy()})
+    frame = pd.DataFrame(
+        {
+            "part": part,
+            "pit": local["codigo_pit"].to_numpy(),
+            "aiva": local["aiva_codigos"].to_numpy(),
+            "via": local["vias_frente_ids"].to_numpy(),
+        }
+    )
     for col in ("pit", "aiva", "via"):
         sub = frame.dropna(subset=[col])
         shared = sub.groupby(col)["part"].nunique()

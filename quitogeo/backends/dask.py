@@ -4,35 +4,35 @@ How a run is split
 ------------------
 1. **Partitions.** The lots are sorted along a Hilbert curve of their bounding-box centres
    (:meth:`geopandas.GeoSeries.hilbert_distance`, level 16 over the lots' total bounds) and cut into
-   ``npartitions`` contiguous, equal-count chunks with :func:`dask_geopandas.from_geopandas` (``sort=False``
-   keeps the Hilbert order): each partition is a compact patch of the city. Every lot lies in exactly one
-   partition; lots without geometry go first (Hilbert distance 0).
-2. **Context.** The context prepared once by :func:`quitogeo.pipeline.prepare` (zone layers, the road network with
-   its dead-end analysis done on the *whole* network, rules, scenario) is sent to every worker once
-   (``Client.scatter(..., broadcast=True)``).
-3. **Clipping with a halo.** Inside each task the zone layers and the road buffers are restricted to the features
-   whose bounding box meets the partition's lot bounds grown by a halo; the others are *masked* (their geometry
-   set to None) rather than dropped, so feature positions — hence default labels (``"ZUAE 3"``) and tie-breaks
-   by feature order — are exactly those of the whole layer. Halo per stage (all distances in metres):
+   ``npartitions`` contiguous, equal-count chunks with :func:`dask_geopandas.from_geopandas`
+   (``sort=False`` keeps the Hilbert order): each partition is a compact patch of the city. Every lot lies
+   in exactly one partition; lots without geometry go first (Hilbert distance 0).
+2. **Context.** The context prepared once by :func:`quitogeo.pipeline.prepare` (zone layers, the road
+   network with its dead-end analysis done on the *whole* network, rules, scenario) is sent to every worker
+   once (``Client.scatter(..., broadcast=True)``).
+3. **Clipping with a halo.** Inside each task the zone layers and the road buffers are restricted to the
+   features whose bounding box meets the partition's lot bounds grown by a halo; the others are *masked*
+   (their geometry set to None) rather than dropped, so feature positions — hence default labels
+   (``"ZUAE 3"``) and tie-breaks by feature order — are exactly those of the whole layer. Halo per stage
+   (metres):
 
-   * PIT, AIVA, ZUAE, plans, risk, administraciones zonales, official influence areas, PUOS: **0** — a polygon
-     that overlaps a lot meets the lot's bounding box, so it meets the partition's bounds;
+   * PIT, AIVA, ZUAE, plans, risk, administraciones zonales, official influence areas, PUOS: **0** — a
+     polygon that overlaps a lot meets the lot's bounding box, so it meets the partition's bounds;
    * frontage: **0** on the road *buffers*, which already extend ``ancho/2 + frente_tolerancia_m`` from the
      centreline (equivalently a halo of ``max(ancho)/2 + tolerance`` on the centrelines);
-   * stations: **not clipped** — the nearest station of a lot may be anywhere; were only the radius test needed,
-     the halo would be ``max(radio_metro_m, radio_cet_m)``.
+   * stations: **not clipped** — the nearest station of a lot may be anywhere; were only the radius test
+     needed, the halo would be ``max(radio_metro_m, radio_cet_m)``.
 
    A safety margin of :data:`HALO_MARGIN_M` is added to every clip, so rounding in the bounds never drops a
-   feature. Because masking never changes which features *could* match, the result is identical to the local
-   backend lot by lot (``tests/test_dask_parity.py``).
-4. **Gather.** Each task returns its lots' columns (aligned to their original index) and per-stage seconds; the
-   driver concatenates them in partition order and restores the input order.
+   feature. Because masking never changes which features *could* match, the result is identical to the
+   local backend lot by lot (``tests/test_dask_parity.py``).
+4. **Gather.** Each task returns its lots' columns (aligned to their original index) and per-stage seconds;
+   the driver concatenates them in partition order and restores the input order.
 
-On one machine the default cluster is a ``LocalCluster`` of one worker with one thread per core and no process
-boundary (``processes=False``): GEOS releases the GIL, so threads overlap the geometric work without pickling the
-lots; process workers were measured several times slower here (every partition and the context are pickled).
-The partitioning cost (Hilbert sort, split, cluster start, scatter) is recorded in ``timings`` as
-``dask_particion`` and ``dask_cluster``.
+On one machine the default cluster is a ``LocalCluster`` of one worker with one thread per core and no
+process boundary (``processes=False``): GEOS releases the GIL, so threads overlap the geometric work without
+pickling the lots; process workers pickle every partition and the context. The partitioning cost (Hilbert
+sort, split, cluster start, scatter) is recorded in ``timings`` as ``dask_particion`` and ``dask_cluster``.
 """
 
 from __future__ import annotations
@@ -99,8 +99,10 @@ def hilbert_order(lots: gpd.GeoDataFrame, *, level: int = 16) -> npt.NDArray[np.
 
 
 def default_npartitions(n_lots: int, *, threads: int) -> int:
-    """Partitions for ``n_lots`` on ``threads`` threads: at least two per thread, about
-    :data:`TARGET_LOTS_PER_PARTITION` lots each, never more partitions than lots."""
+    """Choose the number of partitions for ``n_lots`` lots on ``threads`` threads.
+
+    At least two per thread, about :data:`TARGET_LOTS_PER_PARTITION` lots each, never more than ``n_lots``.
+    """
     want = max(2 * max(threads, 1), math.ceil(n_lots / TARGET_LOTS_PER_PARTITION))
     return max(1, min(want, n_lots))
 
@@ -146,11 +148,13 @@ def _mask_outside(geoms: npt.NDArray[np.object_], box: shapely.Geometry) -> npt.
     x0, y0, x1, y1 = shapely.bounds(box)
     with np.errstate(invalid="ignore"):
         keep = (b[:, 0] <= x1) & (b[:, 2] >= x0) & (b[:, 1] <= y1) & (b[:, 3] >= y0)
-    return np.where(keep, geoms, None)
+    out = np.full(len(geoms), None, dtype=object)
+    out[keep] = geoms[keep]
+    return out
 
 
 def clip_context(ctx: Context, bounds: Sequence[float], *, halo: float = HALO_MARGIN_M) -> Context:
-    """The context restricted to a partition whose lots have total ``bounds`` (see the module notes on halos).
+    """Restrict the context to a partition whose lots have total ``bounds`` (module notes: halos).
 
     Features out of reach are masked (geometry None), never dropped, so every join sees the same feature
     positions and labels as on the whole layer.
@@ -184,13 +188,18 @@ def clip_context(ctx: Context, bounds: Sequence[float], *, halo: float = HALO_MA
     red = ctx.red
     if red is not None:
         # the buffers already reach ancho/2 + tolerance beyond the centreline: no further halo needed
-        red = replace(red, buffers=_mask_outside(red.buffers, box), dead_buffers=_mask_outside(red.dead_buffers, box))
+        red = replace(
+            red, buffers=_mask_outside(red.buffers, box), dead_buffers=_mask_outside(red.dead_buffers, box)
+        )
     return replace(ctx, layers=layers, red=red)
 
 
 def _prepare_geometries(ctx: Context) -> None:
-    """Prepare the zone geometries once, under a lock: GEOS preparation caches state on the shared geometry
-    objects, which threads of one worker must not build concurrently."""
+    """Prepare the zone geometries once, under a lock.
+
+    GEOS preparation caches state on the shared geometry objects, which the threads of one worker must not
+    build concurrently.
+    """
     with _prepare_lock:
         for layer in ctx.layers.values():
             if isinstance(layer, gpd.GeoDataFrame) and len(layer):
@@ -240,9 +249,10 @@ def process_partition(
 
 
 def get_client(scheduler: str | None = None) -> tuple[Any, Any]:
-    """A ``dask.distributed`` client: on ``scheduler`` when given, else on a new local cluster.
+    """Connect a ``dask.distributed`` client: to ``scheduler`` when given, else to a new local cluster.
 
-    Without ``scheduler``, dask's ``scheduler-address`` setting (environment variable ``DASK_SCHEDULER_ADDRESS``)
+    Without ``scheduler``, dask's ``scheduler-address`` setting (environment variable
+    ``DASK_SCHEDULER_ADDRESS``)
     is used when set.
 
     Returns
@@ -259,7 +269,8 @@ def get_client(scheduler: str | None = None) -> tuple[Any, Any]:
     import dask
     from distributed import Client, LocalCluster
 
-    # dask's own setting (DASK_SCHEDULER_ADDRESS or the dask config file) names a cluster when no address is given
+    # dask's own setting (DASK_SCHEDULER_ADDRESS or the dask config file) names a cluster when no address
+    # is given
     scheduler = scheduler or dask.config.get("scheduler-address", None)
     if scheduler:
         try:
@@ -270,7 +281,7 @@ def get_client(scheduler: str | None = None) -> tuple[Any, Any]:
                 "(p. ej. tcp://host:8786) o ejecute sin --scheduler para usar un clúster local"
             ) from exc
     threads = os.cpu_count() or 1
-    cluster = LocalCluster(n_workers=1, threads_per_worker=threads, processes=False, dashboard_address=None)
+    cluster = LocalCluster(n_workers=1, threads_per_worker=threads, processes=False, dashboard_address=":0")
     return Client(cluster), cluster
 
 
@@ -297,7 +308,8 @@ def process(
     progress : bool, optional
         Show a bar over the partitions.
     timings : dict, optional
-        Filled with ``dask_particion`` and ``dask_cluster`` (wall seconds), ``dask_computo`` (wall seconds of the
+        Filled with ``dask_particion`` and ``dask_cluster`` (wall seconds), ``dask_computo`` (wall seconds
+        of the
         distributed work) and every stage's seconds summed over the partitions (CPU-side, they overlap).
     scheduler : str, optional
         Address of a running scheduler (``tcp://host:8786``); a local cluster when None.
@@ -330,8 +342,10 @@ def process(
         k = npartitions if npartitions is not None else default_npartitions(len(lots), threads=threads)
         ddf, order = partition_lots(lots, k)
         ctx_future = client.scatter(ctx, broadcast=True, hash=False)
-        tasks = [dask.delayed(process_partition)(part, ctx_future, halo=halo, clip=clip)
-                 for part in ddf.to_delayed()]
+        tasks = [
+            dask.delayed(process_partition)(part, ctx_future, halo=halo, clip=clip)
+            for part in ddf.to_delayed()
+        ]
         timings["dask_particion"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         futures = client.compute(tasks)
@@ -339,7 +353,9 @@ def process(
             from distributed import as_completed
             from tqdm.auto import tqdm
 
-            for _ in tqdm(as_completed(futures), total=len(futures), desc="quitogeo run (dask)", unit="partición"):
+            for _ in tqdm(
+                as_completed(futures), total=len(futures), desc="quitogeo run (dask)", unit="partición"
+            ):
                 pass
         results = client.gather(futures)
         timings["dask_computo"] = time.perf_counter() - t0

@@ -3,8 +3,8 @@
 Every area and distance in quitogeo is measured in TM-Quito (normativa §5). This module recognises that CRS
 however it is written (PROJ string, WKT, ArcGIS's ``quitow84`` .prj, whose projection ArcGIS calls
 ``Transverse_Mercator_Complex``), reprojects anything else with pyproj, and reports what would otherwise go
-wrong silently: coordinates that fall outside the district for their declared CRS (e.g. metres labelled as degrees)
-and layers in PSAD56 TM-Quito labelled as WGS84 (same projection, a few hundred metres apart).
+wrong silently: coordinates that fall outside the district for their declared CRS (e.g. metres labelled as
+degrees) and layers in PSAD56 TM-Quito labelled as WGS84 (same projection, a few hundred metres apart).
 """
 
 from __future__ import annotations
