@@ -1,4 +1,4 @@
-"""quitogeo — may this lot build more, under which rule, and what does the city collect for it?
+"""Quitogeo: may this lot build more, under which rule, and what does the city collect for it.
 
 A flat public API over the pipeline load → validate → join → eligibility → calc → export. Names are imported
 lazily so that ``import quitogeo`` stays light (the calc core needs no GIS stack).

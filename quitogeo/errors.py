@@ -1,8 +1,9 @@
 """Errors raised by quitogeo.
 
-Every error derives from :class:`QuitogeoError`; the specific ones also subclass the builtin they refine, so
-``except ValueError`` keeps working for callers who do not know quitogeo. Messages state the offending value and
-the fix, because they are shown as they are to a technician at the counter (the CLI prints them on one line).
+Every error derives from :class:`QuitogeoError`; the specific ones also subclass the builtin they refine,
+so ``except ValueError`` keeps working for callers who do not know quitogeo. Messages state the offending
+value and the fix, because they are shown as they are to a technician at the counter (the CLI prints
+them on one line).
 """
 
 from __future__ import annotations

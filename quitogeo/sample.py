@@ -877,8 +877,211 @@ def make_sample_project(n_lotes: int = 4000, *, seed: int = 2024) -> dict[str, g
     )
     out: dict[str, gpd.GeoDataFrame] = {"predios": predios}
     out.update(layers)
+    # The PUOS (the previous plan) is derived from the PUGS before its planted faults: those are digitising
+    # errors of the new plan, the old one covered the lots normally.
     out["puos"] = make_puos_layer(pugs, seed=seed)
+    _plant_problems(
+        out,
+        frame=frame,
+        lots_local=lots_local,
+        lot_block=lot_block,
+        cu=cu,
+        cv=cv,
+        lot_u_min=np.minimum(front_u, back_u),
+        lot_u_max=np.maximum(front_u, back_u),
+        extent=(ext_u0, ext_v0, ext_u1, ext_v1),
+    )
     return out
+
+
+#: The use code of the planted PIT polygon that the rules' ``[usos.homologacion]`` does not know: PUOS 2016
+#: wrote "Protección Ecológica / Conservación del Patrimonio Natural" this way; the table lists ``PE`` only.
+USO_NO_HOMOLOGADO = "PE/CPN"
+
+#: Key under which :func:`make_sample_project` records its planted data problems in ``predios.attrs``.
+_ATTRS_KEY = "problemas_sembrados"
+
+#: The planted data problems, in the order they are planted: key → (what is wrong, what ``quitogeo run``
+#: gives the lot(s) in ``estado``).
+PLANTED_PROBLEMS: dict[str, tuple[str, str]] = {
+    "fuera_de_pit": (
+        "predio en el borde este fuera de la cobertura del PUGS (los polígonos PIT no llegan a él)",
+        "sin PIT",
+    ),
+    "fuera_de_aiva": (
+        "predio en el borde oeste fuera de toda zona AIVA (las zonas no llegan a él)",
+        "sin AIVA registrada",
+    ),
+    "aiva_cero": (
+        "zona AIVA del tamaño de un predio con valor_m2 = 0 (valor no registrado)",
+        "sin AIVA registrada",
+    ),
+    "uso_no_homologado": (
+        f"polígono PIT del tamaño de un predio con uso_principal {USO_NO_HOMOLOGADO!r}, ausente de "
+        "[usos.homologacion] de las reglas",
+        f"uso desconocido ({USO_NO_HOMOLOGADO})",
+    ),
+    "geometria_invalida": (
+        "geometría en corbatín (dos vértices intercambiados: anillo que se autointersecta); la lectura la "
+        "repara con make_valid (dos triángulos) y lo informa",
+        "ok",
+    ),
+    "clave_duplicada": (
+        "dos predios vecinos con la misma clave_catastral (la del primero); la corrida conserva ambos",
+        "ok",
+    ),
+    "sin_area_escritura": (
+        "area_escritura vacía: el área sale de la geometría (area_fuente = geometria); no es un error",
+        "ok",
+    ),
+}
+
+
+def _plant_problems(
+    layers: dict[str, gpd.GeoDataFrame],
+    *,
+    frame: _Frame,
+    lots_local: np.ndarray,
+    lot_block: np.ndarray,
+    cu: np.ndarray,
+    cv: np.ndarray,
+    lot_u_min: np.ndarray,
+    lot_u_max: np.ndarray,
+    extent: tuple[float, float, float, float],
+) -> None:
+    """Plant the fixed handful of :data:`PLANTED_PROBLEMS` in ``layers`` (in place).
+
+    Real cadastres are dirty; a sample where every lot comes out ``ok`` hides the paths that report. The
+    problems are non-blocking (``quitogeo validate`` warns, the run keeps every lot), always the same number
+    whatever the sample's size, and each on a lot chosen by geometry (no random draw: the seed's other layers
+    are unchanged). They are recorded in ``predios.attrs`` (see :func:`planted_problems`).
+    """
+    predios, pugs, aiva = layers["predios"], layers["pugs"], layers["aiva"]
+    n = len(predios)
+    ext_u0, ext_v0, ext_u1, ext_v1 = extent
+    taken = np.zeros(n, dtype=bool)
+    u_lo, u_hi, v_lo, v_hi = float(cu.min()), float(cu.max()), float(cv.min()), float(cv.max())
+    v_mid = (v_lo + v_hi) / 2.0
+
+    def take(k: int) -> int:
+        taken[k] = True
+        return k
+
+    def nearest(fu: float, fv: float, allowed: np.ndarray | None = None) -> int:
+        """The free lot nearest a point given as fractions of the lots' extent (one vectorised pass)."""
+        d = np.hypot(cu - (u_lo + fu * (u_hi - u_lo)), cv - (v_lo + fv * (v_hi - v_lo)))
+        d[taken if allowed is None else taken | ~allowed] = np.inf
+        return take(int(np.argmin(d)))
+
+    def edge_lot(at_edge: np.ndarray) -> int:
+        """Among the outermost lots, the one nearest the middle of the strip (ties → lowest row)."""
+        d = np.where(at_edge & ~taken, np.abs(cv - v_mid), np.inf)
+        return take(int(np.argmin(d)))
+
+    def local_box(k: int, u0: float | None, u1: float | None) -> np.ndarray:
+        """The lot's local bounds grown by 5 cm (its neighbours keep all but a hairline), in TM-Quito.
+
+        ``u0``/``u1`` extend the box to the layer's edge: the gap opens outwards, so the layer's coverage
+        simply stops short of the lot instead of having a lot-shaped hole.
+        """
+        b = shapely.bounds(lots_local[k])
+        box = shapely.box(
+            b[0] - 0.05 if u0 is None else u0, b[1] - 0.05, b[2] + 0.05 if u1 is None else u1, b[3] + 0.05
+        )
+        return np.asarray(frame.geoms(np.array([box])))
+
+    def carve(zones: gpd.GeoDataFrame, hole: np.ndarray) -> np.ndarray:
+        geoms = zones.geometry.to_numpy().copy()
+        hit = shapely.area(shapely.intersection(geoms, hole[0])) > 0.0
+        geoms[hit] = shapely.difference(geoms[hit], hole[0])
+        return geoms
+
+    def with_zone(
+        zones: gpd.GeoDataFrame, geoms: np.ndarray, lot_geom: object, values: dict[str, object]
+    ) -> gpd.GeoDataFrame:
+        """``zones`` with ``geoms``, plus one zone over ``lot_geom`` copying the attributes of the zone it
+        was cut from (the largest overlap), with ``values`` changed."""
+        overlap = shapely.area(shapely.intersection(zones.geometry.to_numpy(), lot_geom))
+        new = zones.iloc[[int(np.argmax(overlap))]].copy()
+        for col, value in values.items():
+            new[col] = value
+        new = new.set_geometry(np.array([lot_geom], dtype=object), crs=zones.crs)
+        carved = zones.set_geometry(geoms, crs=zones.crs)
+        return gpd.GeoDataFrame(pd.concat([carved, new], ignore_index=True), crs=zones.crs)
+
+    geom = predios.geometry.to_numpy().copy()
+    clave = predios["clave_catastral"].to_numpy(dtype=object).copy()
+    escritura = predios["area_escritura"].to_numpy(dtype=np.float64).copy()
+    planted: list[tuple[str, str, str, str]] = []  # (problema, clave, capa, id in that layer)
+
+    # PIT coverage stopping short of the easternmost lot, AIVA coverage short of the westernmost one.
+    k_pit = edge_lot(lot_u_max >= lot_u_max.max() - 1e-6)
+    pugs_geoms = carve(pugs, local_box(k_pit, None, ext_u1 + 1.0))
+    k_aiva = edge_lot(lot_u_min <= lot_u_min.min() + 1e-6)
+    aiva_geoms = carve(aiva, local_box(k_aiva, ext_u0 - 1.0, None))
+    # One-lot zones carved out of the others: an AIVA zone without value, a PIT with an unknown use code.
+    k_cero = nearest(0.4, 0.25)
+    aiva_geoms = carve(aiva.set_geometry(aiva_geoms, crs=aiva.crs), geom[[k_cero]])
+    codigo_aiva = f"AIVA-{len(aiva) + 1:04d}"
+    layers["aiva"] = with_zone(aiva, aiva_geoms, geom[k_cero], {"codigo_aiva": codigo_aiva, "valor_m2": 0.0})
+    k_uso = nearest(0.55, 0.7)
+    pugs_geoms = carve(pugs.set_geometry(pugs_geoms, crs=pugs.crs), geom[[k_uso]])
+    codigo_pit = f"PIT-{len(pugs) + 1:04d}"
+    layers["pugs"] = with_zone(
+        pugs, pugs_geoms, geom[k_uso], {"codigo_pit": codigo_pit, "uso_principal": USO_NO_HOMOLOGADO}
+    )
+    # A bow tie: the lot's back vertices swapped (p0 p1 p2 p3 → p0 p1 p3 p2), a classic digitising slip.
+    k_bow = nearest(0.35, 0.55)
+    ring = shapely.get_coordinates(geom[k_bow])
+    geom[k_bow] = shapely.polygons(ring[[0, 1, 3, 2, 0]])
+    # Two neighbouring lots of one block sharing a clave (a subdivision that kept the mother lot's clave).
+    has_twin = np.zeros(n, dtype=bool)  # the next lot is in the same block and still free
+    has_twin[:-1] = (lot_block[:-1] == lot_block[1:]) & ~taken[1:]
+    k_dup = nearest(0.65, 0.45, has_twin)
+    k_twin = take(k_dup + 1)
+    clave[k_twin] = clave[k_dup]
+    # A deed without area (3 % of lots have none already; this one is guaranteed whatever the sample's size).
+    k_deed = nearest(0.45, 0.8)
+    escritura[k_deed] = np.nan
+
+    planted += [
+        ("fuera_de_pit", clave[k_pit], "predios", clave[k_pit]),
+        ("fuera_de_aiva", clave[k_aiva], "predios", clave[k_aiva]),
+        ("aiva_cero", clave[k_cero], "aiva", codigo_aiva),
+        ("uso_no_homologado", clave[k_uso], "pugs", codigo_pit),
+        ("geometria_invalida", clave[k_bow], "predios", clave[k_bow]),
+        ("clave_duplicada", clave[k_dup], "predios", clave[k_dup]),
+        ("clave_duplicada", clave[k_twin], "predios", clave[k_twin]),
+        ("sin_area_escritura", clave[k_deed], "predios", clave[k_deed]),
+    ]
+    predios = predios.set_geometry(geom, crs=predios.crs)
+    predios["clave_catastral"] = clave
+    predios["area_escritura"] = escritura
+    predios.attrs[_ATTRS_KEY] = tuple(planted)
+    layers["predios"] = predios
+
+
+def planted_problems(layers: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:
+    """The data problems :func:`make_sample_project` planted in a sample, one row per affected lot.
+
+    Parameters
+    ----------
+    layers : dict of str to GeoDataFrame
+        What :func:`make_sample_project` returned (the record lives in ``predios.attrs``, which a GeoPackage
+        does not keep: for the embedded sample see ``data/README.md``).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``problema`` (a key of :data:`PLANTED_PROBLEMS`), ``clave_catastral`` (the lot),
+        ``capa`` and ``id`` (the layer and id ``quitogeo validate`` names), ``descripcion`` and
+        ``estado_esperado`` (the ``estado`` the run gives the lot). Empty when nothing was recorded.
+    """
+    rows = layers["predios"].attrs.get(_ATTRS_KEY, ())
+    frame = pd.DataFrame(list(rows), columns=["problema", "clave_catastral", "capa", "id"])
+    frame["descripcion"] = frame["problema"].map(lambda k: PLANTED_PROBLEMS[k][0])
+    frame["estado_esperado"] = frame["problema"].map(lambda k: PLANTED_PROBLEMS[k][1])
+    return frame
 
 
 def write_sample_project(
@@ -927,4 +1130,11 @@ def write_sample_project(
     return target
 
 
-__all__ = ["METRO_STATIONS", "make_sample_project", "write_sample_project"]
+__all__ = [
+    "METRO_STATIONS",
+    "PLANTED_PROBLEMS",
+    "USO_NO_HOMOLOGADO",
+    "make_sample_project",
+    "planted_problems",
+    "write_sample_project",
+]

@@ -26,9 +26,11 @@ class LazyGroup(click.Group):
     """A group that imports a subcommand's module only when it is used (keeps ``--help`` and calc fast)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        """Names of every subcommand, sorted."""
         return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Import the subcommand's module and return its ``command`` (None for an unknown name)."""
         module_name = COMMANDS.get(cmd_name)
         if module_name is None:
             return None
@@ -44,8 +46,9 @@ class LazyGroup(click.Group):
 def cli(verbose: int, quiet: int) -> None:
     """Quitogeo: elegibilidad por predio y concesión onerosa de derechos (COD) en el DMQ."""
     level = logging.WARNING - 10 * verbose + 10 * quiet
-    logging.basicConfig(level=max(logging.DEBUG, min(level, logging.CRITICAL)), format="%(levelname)s: %(message)s")
-    logging.getLogger("quitogeo").setLevel(max(logging.DEBUG, min(level, logging.CRITICAL)))
+    level = max(logging.DEBUG, min(level, logging.CRITICAL))
+    logging.basicConfig(level=level, format="%(levelname)s: %(message)s")
+    logging.getLogger("quitogeo").setLevel(level)
 
 
 if __name__ == "__main__":  # pragma: no cover

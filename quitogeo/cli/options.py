@@ -20,7 +20,7 @@ from quitogeo.errors import CalcInputError, QuitogeoError, RulesError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: Errors that mean "bad argument or invalid value" (exit 2); any other QuitogeoError is a data error (exit 1).
+#: Errors meaning "bad argument or invalid value" (exit 2); any other QuitogeoError is a data error (exit 1).
 USAGE_ERRORS: tuple[type[Exception], ...] = (CalcInputError, RulesError)
 
 
@@ -55,10 +55,14 @@ rules_option = click.option(
 )
 
 overwrite_option = click.option(
-    "--overwrite", is_flag=True, default=False, help="Sobrescribir salidas existentes (por defecto se rehúsa)."
+    "--overwrite",
+    is_flag=True,
+    default=False,
+    help="Sobrescribir salidas existentes (por defecto se rehúsa).",
 )
 
 
 def show_progress() -> bool:
     """Whether progress bars should be drawn: only on an interactive terminal."""
-    return sys.stderr.isatty() and logging.getLogger("quitogeo").getEffectiveLevel() <= logging.INFO
+    level = logging.getLogger("quitogeo").getEffectiveLevel()
+    return sys.stderr.isatty() and level <= logging.WARNING

@@ -26,6 +26,7 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 
+from quitogeo import parallel
 from quitogeo.rules import Rules
 from quitogeo.spatial import LotIndex, concat_by_lot, feature_labels, lot_index
 
@@ -177,11 +178,17 @@ def _frontage_pairs(
     if len(buffers) == 0 or len(idx) == 0:
         empty = np.empty(0, dtype=np.intp)
         return empty, empty.copy()
-    buf_pos, lot_pos = idx.tree.query(buffers, predicate="intersects")
+    buf_pos, lot_pos = parallel.query(idx.tree, buffers, predicate="intersects", min_chunk=2_000)
     if len(lot_pos) == 0:
         return lot_pos.astype(np.intp), buf_pos.astype(np.intp)
-    boundary = shapely.boundary(idx.geoms[lot_pos])
-    length = shapely.length(shapely.intersection(boundary, buffers[buf_pos]))
+
+    def inside_length(
+        lot_geoms: npt.NDArray[np.object_], bufs: npt.NDArray[np.object_]
+    ) -> npt.NDArray[np.float64]:
+        # boundary, intersection and length per chunk: GEOS work in threads, no array of all the pieces kept
+        return shapely.length(shapely.intersection(shapely.boundary(lot_geoms), bufs))
+
+    length = parallel.elementwise(inside_length, idx.geoms[lot_pos], buffers[buf_pos])
     keep = length >= min_len
     order = np.lexsort((buf_pos[keep], lot_pos[keep]))
     return lot_pos[keep][order].astype(np.intp), buf_pos[keep][order].astype(np.intp)

@@ -118,7 +118,8 @@ def join_aiva(
     values = pd.to_numeric(aiva["valor_m2"], errors="coerce").to_numpy(dtype=np.float64)
     codes = feature_labels(aiva, ("codigo_aiva",), "AIVA")
     pair_values = values[zone]
-    valid = np.isfinite(pair_values)
+    # a zone without a positive value is reported by read_project ("no se usa para β"): it registers nothing
+    valid = np.isfinite(pair_values) & (pair_values > 0)
     lot, zone, pair_values = lot[valid], zone[valid], pair_values[valid]
     best = np.full(n, -np.inf)
     np.maximum.at(best, lot, pair_values)
