@@ -163,7 +163,11 @@ def test_ogrinfo_reads_the_output(result, tmp_path: Path) -> None:
         text=True,
         check=True,
     ).stdout
-    assert "Feature Count: 12" in out and "Transverse_Mercator" in out
+    assert "Feature Count: 12" in out
+    # GDAL writes WKT1 ("Transverse_Mercator") or WKT2 ("Transverse Mercator") depending on its version; the
+    # parameters that make it TM-Quito are what matter.
+    assert "Transverse Mercator" in out.replace("_", " ")
+    assert "1.0004584" in out and "-78.5" in out and "500000" in out and "10000000" in out
 
 
 def test_progress_bar_runs(golden, capsys) -> None:
