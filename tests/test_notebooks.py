@@ -46,6 +46,8 @@ def kernel_name(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     patch.setenv("JUPYTER_PATH", str(root))
     # no stray user config (e.g. a startup script) may change what the notebooks see
     patch.setenv("IPYTHONDIR", str(tmp_path_factory.mktemp("ipython")))
+    # connection files in a temporary folder too: CI's home may be read-only
+    patch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path_factory.mktemp("jupyter_runtime")))
     yield KERNEL
     patch.undo()
 
