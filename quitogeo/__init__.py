@@ -57,6 +57,14 @@ _LAZY: dict[str, str] = {
     "make_map": "quitogeo.export.map",
     "build_registry": "quitogeo.export.registry",
     "check_registry": "quitogeo.export.registry",
+    # per-lot documents
+    "render_iprus": "quitogeo.export.documents.iprus",
+    "write_iprus": "quitogeo.export.documents.iprus",
+    "write_iprus_batch": "quitogeo.export.documents.iprus",
+    "liquidacion_desde_calc": "quitogeo.export.documents.liquidacion",
+    "liquidacion_desde_resultados": "quitogeo.export.documents.liquidacion",
+    "write_liquidacion": "quitogeo.export.documents.liquidacion",
+    "build_plan": "quitogeo.export.documents.payments",
 }
 
 

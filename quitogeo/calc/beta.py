@@ -83,7 +83,7 @@ def beta_lookup(aiva: Number, ic: Number, *, rules: Rules) -> BetaResult:
     aiva : Decimal, int, float or str
         The lot's highest AIVA value, $/m² (TEXT: with several AIVA, the highest).
     ic : Decimal, int, float or str
-        Índice de concesión IC = Ae / área del terreno según escritura; 0 for ámbitos without Ae (READING).
+        Índice de construcción IC = Ae / área (Anexo 01 Tabla 1) del terreno según escritura; 0 for ámbitos without Ae (READING).
     rules : Rules
         Source of the table and its band limits.
 

@@ -91,6 +91,7 @@ SCHEMA: dict[str, Any] = {
         "pit_min_share": _NUM,
         "zona_min_overlap_m2": _NUM,
         "red_vial_precision_m": _NUM,
+        "ae_decimales": int,
     },
     "pagos": {
         "cronograma_contado_min": _NUM,
