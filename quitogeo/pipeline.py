@@ -437,6 +437,7 @@ def process_lots(
     *,
     progress: bool = False,
     timings: dict[str, float] | None = None,
+    on_stage: Callable[[str, float], None] | None = None,
 ) -> pd.DataFrame:
     """Run every stage on ``lots`` (a whole project or one chunk) and return the per-lot columns.
 
@@ -450,6 +451,8 @@ def process_lots(
         Show a tqdm bar over the stages.
     timings : dict, optional
         Filled with the seconds spent per stage (added to existing values, so chunks accumulate).
+    on_stage : callable, optional
+        Called as ``on_stage(name, seconds)`` when each stage ends (benchmarks sample memory there).
 
     Returns
     -------
@@ -464,8 +467,11 @@ def process_lots(
         bar = tqdm(total=len(names), desc="quitogeo run", unit="etapa")
 
     def tick(name: str, t0: float) -> None:
+        seconds = time.perf_counter() - t0
         if timings is not None:
-            timings[name] = timings.get(name, 0.0) + time.perf_counter() - t0
+            timings[name] = timings.get(name, 0.0) + seconds
+        if on_stage is not None:
+            on_stage(name, seconds)
         if bar is not None:
             bar.set_postfix_str(name)
             bar.update(1)
@@ -622,6 +628,8 @@ def run(
     escenario: str | None = None,
     backend: str = "local",
     progress: bool = False,
+    scheduler: str | None = None,
+    on_stage: Callable[[str, float], None] | None = None,
 ) -> RunResult:
     """Run the whole pipeline on a project.
 
@@ -639,6 +647,10 @@ def run(
         ``"local"`` (this process) or ``"dask"`` (:mod:`quitogeo.backends.dask`, when installed).
     progress : bool, optional
         Show a progress bar per stage.
+    scheduler : str, optional
+        Address of a ``dask.distributed`` scheduler for ``backend="dask"`` (a local cluster when None).
+    on_stage : callable, optional
+        Called as ``on_stage(name, seconds)`` when each stage ends (``scripts/benchmark.py`` uses it).
 
     Returns
     -------
@@ -656,12 +668,16 @@ def run(
     proj = _load_project(project, rules)
     _refuse_blocking(proj)
     timings: dict[str, float] = {"lectura": time.perf_counter() - t_start}
+    if on_stage is not None:
+        on_stage("lectura", timings["lectura"])
     t0 = time.perf_counter()
     ctx = prepare(proj.layers, rules=rules, escenario=escenario)
     timings["preparacion"] = time.perf_counter() - t0
+    if on_stage is not None:
+        on_stage("preparacion", timings["preparacion"])
     lots: gpd.GeoDataFrame = proj.layers["predios"]
     if backend == "local":
-        joined = process_lots(lots, ctx, progress=progress, timings=timings)
+        joined = process_lots(lots, ctx, progress=progress, timings=timings, on_stage=on_stage)
     elif backend == "dask":
         try:
             dask_backend: Any = importlib.import_module("quitogeo.backends.dask")
@@ -669,7 +685,10 @@ def run(
             raise QuitogeoError(
                 "el backend 'dask' no está disponible en esta instalación; use backend='local'"
             ) from exc
-        joined = dask_backend.process(lots, ctx, progress=progress, timings=timings)
+        t0 = time.perf_counter()
+        joined = dask_backend.process(lots, ctx, progress=progress, timings=timings, scheduler=scheduler)
+        if on_stage is not None:
+            on_stage("dask", time.perf_counter() - t0)
     else:
         raise QuitogeoError(f"backend {backend!r} desconocido; use 'local' o 'dask'")
     check_integrity(lots, joined)
@@ -679,6 +698,8 @@ def run(
     t0 = time.perf_counter()
     res = resumen(predios, rules=rules)
     timings["resumen"] = time.perf_counter() - t0
+    if on_stage is not None:
+        on_stage("resumen", timings["resumen"])
     base = getattr(proj, "problems", None)
     problem_cols = ["capa", "id", "problema", "accion", "correccion", "bloqueante"]
     frames = [f for f in (base, run_problems(predios)) if f is not None and len(f)]

@@ -33,3 +33,10 @@ def test_flat_api_names_resolve_lazily() -> None:
     assert "load_rules" in dir(quitogeo)
     rules = quitogeo.load_rules()
     assert rules.version.startswith("quito-")
+
+
+def test_every_name_of_the_flat_api_resolves() -> None:
+    # A renamed function behind the lazy table would otherwise only fail when a user first touches it.
+    for name in quitogeo._LAZY:
+        assert callable(getattr(quitogeo, name)) or name == "TM_QUITO", name
+    assert quitogeo.TM_QUITO.is_projected

@@ -1,7 +1,13 @@
-"""IPRUS (norma técnica 0005-CTUGS-2020 Art. 37) from the results of the golden project.
+"""IPRUS (norma técnica 0005-CTUGS-2020 Art. 37).
 
-Three lots of the golden project (quitogeo.testing.golden_layers, tests/golden/README.md):
-L02 is eligible in every section, L03 is not (350 m² < 400 m²), L12 has a data problem (no PIT, no AIVA).
+Acceptance (issue 7): three lots of the embedded sample's run (data/muestra_quito.gpkg), picked by querying the
+results: one eligible under at least one section, one eligible under none, one with a data problem (the sample
+plants a handful, data/README.md). Their HTML carries every Art. 37 field (read back from the HTML) and renders
+in headless Chromium; their PDF has one or two A4 pages.
+
+Hand-checked values come from three lots of the golden project (quitogeo.testing.golden_layers,
+tests/golden/README.md): L02 is eligible in every section, L03 is not (350 m² < 400 m²), L12 has a data problem
+(no PIT, no AIVA).
 """
 
 from __future__ import annotations
@@ -81,6 +87,66 @@ def golden(tmp_path_factory):
     result = run(project)
     out = write_results(result, tmp_path_factory.mktemp("run"), overwrite=False)
     return out["resultados"], project
+
+
+_SECTIONS = ("elegible_zuae", "elegible_cos_pb", "elegible_ecoeficiencia")
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    """The embedded sample run and written, and three of its lots chosen by querying the results.
+
+    Returns ``(results path, project, {"elegible": row, "no_elegible": row, "problema": row})``; each lot has a
+    clave that names one lot only (the sample plants a duplicated clave: an IPRUS key must be unambiguous).
+    """
+    from quitogeo.export.gpkg import write_results
+    from quitogeo.io import sample_project_path
+    from quitogeo.pipeline import run
+
+    if not sample_project_path().is_file():
+        pytest.skip(f"no está el proyecto de muestra {sample_project_path()}")
+    result = run()
+    out = write_results(result, tmp_path_factory.mktemp("muestra"), overwrite=False)
+    p = result.predios.sort_values("clave_catastral", kind="stable")
+    p = p[~p["clave_catastral"].duplicated(keep=False)]
+    flags = p[list(_SECTIONS)].astype("boolean")
+    ok = p["estado"] == "ok"
+    eligible = p[ok & flags.fillna(False).any(axis=1)]
+    not_eligible = p[ok & flags.eq(False).fillna(False).all(axis=1)]  # decided "no" in every section
+    # a data problem: estado is not ok; the one without PIT first (the most fields "sin dato")
+    problem = p[~ok].sort_values("codigo_pit", na_position="first", kind="stable")
+    assert len(eligible) and len(not_eligible) and len(problem), "la muestra debe tener los tres casos"
+    lots = {"elegible": eligible.iloc[0], "no_elegible": not_eligible.iloc[0], "problema": problem.iloc[0]}
+    return out["resultados"], result.project, lots
+
+
+@pytest.mark.parametrize("caso", ["elegible", "no_elegible", "problema"])
+def test_sample_lots_carry_every_art37_field_and_their_verdicts(sample, caso):
+    path, project, lots = sample
+    row = lots[caso]
+    clave = str(row["clave_catastral"])
+    parsed = _parse(render_iprus(path, clave, project=project, fecha=FECHA))
+    for key, _label in ART37_CAMPOS:
+        assert parsed.fields.get(key), f"{caso} {clave}: falta el campo {key} o está vacío"
+    assert parsed.fields["clave_catastral"] == clave
+    assert {"fecha", "reglas-version", "mapa"} <= parsed.ids
+    # the verdicts printed are those of the run, section by section
+    for key in _SECTIONS:
+        value = row[key]
+        shown = "sin dato" if pd.isna(value) else ("Elegible" if value else "No elegible")
+        assert parsed.fields[key] == shown, (caso, clave, key)
+    assert parsed.fields["estado"] == row["estado"]
+    if caso == "elegible":
+        assert "Elegible" in [parsed.fields[k] for k in _SECTIONS]
+    elif caso == "no_elegible":
+        assert all(parsed.fields[k] == "No elegible" for k in _SECTIONS)
+        assert parsed.fields["motivos"] not in ("", "ninguno")  # each "no" comes with its reasons
+    if caso == "problema":
+        assert "problema-datos" in parsed.ids and row["estado"] != "ok"
+        if pd.isna(row["codigo_pit"]):  # no PIT: its fields say so, nothing is invented
+            assert parsed.fields["clasificacion"] == parsed.fields["cos"] == "sin dato"
+    else:
+        assert "problema-datos" not in parsed.ids
 
 
 @pytest.mark.parametrize("clave", THREE)
@@ -212,20 +278,22 @@ def test_cli_single_batch_and_errors(golden, tmp_path):
 
 
 @pytest.mark.browser
-def test_three_lots_render_in_chromium_and_print_to_a4(golden, tmp_path, chromium_path):
+def test_three_sample_lots_render_in_chromium_and_print_to_a4(sample, tmp_path, chromium_path):
+    """Acceptance of issue 7 on the embedded sample: an eligible lot, a non-eligible one, a data problem."""
     from conftest import CHROMIUM_ARGS
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
     from pypdf import PdfReader
 
-    path, project = golden
+    path, project, lots = sample
+    three = [str(lots[c]["clave_catastral"]) for c in ("elegible", "no_elegible", "problema")]
     results = _results(path)  # read once for the whole test
     keys = [k for k, _ in ART37_CAMPOS]
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
             page = browser.new_page()
-            for clave in THREE:
+            for clave in three:
                 page.set_content(render_iprus(results, clave, project=project, fecha=FECHA))
                 found = page.eval_on_selector_all(
                     "tr[data-campo]",
@@ -240,9 +308,10 @@ def test_three_lots_render_in_chromium_and_print_to_a4(golden, tmp_path, chromiu
     except PlaywrightError as exc:  # pragma: no cover - environment without a working browser
         pytest.skip(f"Chromium no arranca: {exc}")
     pdfs = write_iprus_batch(
-        results, out_dir=tmp_path / "pdf", claves=list(THREE), pdf=True, project=project, fecha=FECHA,
+        results, out_dir=tmp_path / "pdf", claves=three, pdf=True, project=project, fecha=FECHA,
         chromium=chromium_path,
     )
+    assert [p.name for p in pdfs] == [f"IPRUS_{c}.pdf" for c in three]
     for pdf in pdfs:
         reader = PdfReader(pdf)
         assert 1 <= len(reader.pages) <= 2, pdf.name

@@ -18,6 +18,8 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 
+from quitogeo import parallel
+
 
 @dataclass(frozen=True)
 class LotIndex:
@@ -61,6 +63,10 @@ def lot_index(lots: gpd.GeoDataFrame, index: LotIndex | None = None) -> LotIndex
     return LotIndex.from_lots(lots)
 
 
+def _overlap_area(a: npt.NDArray[np.object_], b: npt.NDArray[np.object_]) -> npt.NDArray[np.float64]:
+    return np.asarray(shapely.area(shapely.intersection(a, b)), dtype=np.float64)
+
+
 def overlap_pairs(
     idx: LotIndex, zones: npt.NDArray[np.object_]
 ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float64]]:
@@ -87,16 +93,16 @@ def overlap_pairs(
     if len(zones) == 0 or len(idx) == 0:
         empty = np.empty(0, dtype=np.intp)
         return empty, empty.copy(), np.empty(0, dtype=np.float64)
-    zone_pos, lot_pos = idx.tree.query(zones, predicate="intersects")
+    zone_pos, lot_pos = parallel.query(idx.tree, zones, predicate="intersects", min_chunk=64)
     order = np.lexsort((zone_pos, lot_pos))
     lot_pos, zone_pos = lot_pos[order], zone_pos[order]
     shapely.prepare(zones)
-    covered = shapely.covers(zones[zone_pos], idx.geoms[lot_pos])
+    covered = parallel.elementwise(shapely.covers, zones[zone_pos], idx.geoms[lot_pos])
     area = np.where(covered, idx.area[lot_pos], np.nan)
     partial = ~covered
     if partial.any():
-        area[partial] = shapely.area(
-            shapely.intersection(idx.geoms[lot_pos[partial]], zones[zone_pos[partial]])
+        area[partial] = parallel.elementwise(
+            _overlap_area, idx.geoms[lot_pos[partial]], zones[zone_pos[partial]], min_chunk=2_000
         )
     return lot_pos.astype(np.intp), zone_pos.astype(np.intp), area.astype(np.float64)
 
@@ -141,10 +147,19 @@ def concat_by_lot(
     counts = np.bincount(lot, minlength=n)
     single = counts[lot] == 1
     out[lot[single]] = labels[single]
-    multi = ~single
-    if multi.any():
-        joined = pd.Series(labels[multi]).groupby(lot[multi], sort=True).agg(sep.join)
-        out[joined.index.to_numpy()] = joined.to_numpy()
+    multi = np.flatnonzero(~single)
+    if len(multi):
+        # lots with several labels: a stable sort groups them keeping the pairs' order, then the k-th label of
+        # every such lot is appended at once (as many numpy passes as the largest group, no loop per lot)
+        order = multi[np.argsort(lot[multi], kind="stable")]
+        grouped_lot, grouped = lot[order], labels[order]
+        start = np.flatnonzero(np.r_[True, grouped_lot[1:] != grouped_lot[:-1]])
+        size = np.diff(np.r_[start, len(order)])
+        text = grouped[start].copy()
+        for k in range(1, int(size.max())):
+            more = size > k
+            text[more] = text[more] + sep + grouped[start[more] + k]
+        out[grouped_lot[start]] = text
     return out
 
 
