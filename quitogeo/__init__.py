@@ -53,6 +53,8 @@ _LAZY: dict[str, str] = {
     "RunResult": "quitogeo.pipeline",
     "write_results": "quitogeo.export.gpkg",
     "read_results": "quitogeo.export.gpkg",
+    "detect_ambitos": "quitogeo.ambitos",
+    "join_puos": "quitogeo.ambitos",
     # outputs
     "make_map": "quitogeo.export.map",
     "build_registry": "quitogeo.export.registry",

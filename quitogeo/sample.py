@@ -958,7 +958,7 @@ def _plant_problems(
     """
     predios, pugs, aiva = layers["predios"], layers["pugs"], layers["aiva"]
     n = len(predios)
-    ext_u0, ext_v0, ext_u1, ext_v1 = extent
+    ext_u0, _, ext_u1, _ = extent
     taken = np.zeros(n, dtype=bool)
     u_lo, u_hi, v_lo, v_hi = float(cu.min()), float(cu.max()), float(cv.min()), float(cv.max())
     v_mid = (v_lo + v_hi) / 2.0
@@ -968,18 +968,18 @@ def _plant_problems(
         return k
 
     def nearest(fu: float, fv: float, allowed: np.ndarray | None = None) -> int:
-        """The free lot nearest a point given as fractions of the lots' extent (one vectorised pass)."""
+        """Take the free lot nearest a point given as fractions of the lots' extent (one vectorised pass)."""
         d = np.hypot(cu - (u_lo + fu * (u_hi - u_lo)), cv - (v_lo + fv * (v_hi - v_lo)))
         d[taken if allowed is None else taken | ~allowed] = np.inf
         return take(int(np.argmin(d)))
 
     def edge_lot(at_edge: np.ndarray) -> int:
-        """Among the outermost lots, the one nearest the middle of the strip (ties → lowest row)."""
+        """Take, among the outermost lots, the one nearest the middle of the strip (ties → lowest row)."""
         d = np.where(at_edge & ~taken, np.abs(cv - v_mid), np.inf)
         return take(int(np.argmin(d)))
 
     def local_box(k: int, u0: float | None, u1: float | None) -> np.ndarray:
-        """The lot's local bounds grown by 5 cm (its neighbours keep all but a hairline), in TM-Quito.
+        """Return the lot's local bounds grown by 5 cm (neighbours keep all but a hairline), in TM-Quito.
 
         ``u0``/``u1`` extend the box to the layer's edge: the gap opens outwards, so the layer's coverage
         simply stops short of the lot instead of having a lot-shaped hole.
@@ -997,10 +997,13 @@ def _plant_problems(
         return geoms
 
     def with_zone(
-        zones: gpd.GeoDataFrame, geoms: np.ndarray, lot_geom: object, values: dict[str, object]
+        zones: gpd.GeoDataFrame, geoms: np.ndarray, lot_geom: shapely.Geometry, values: dict[str, object]
     ) -> gpd.GeoDataFrame:
-        """``zones`` with ``geoms``, plus one zone over ``lot_geom`` copying the attributes of the zone it
-        was cut from (the largest overlap), with ``values`` changed."""
+        """Return ``zones`` with ``geoms`` plus one zone over ``lot_geom``.
+
+        The new zone copies the attributes of the zone it was cut from (the largest overlap), with
+        ``values`` changed.
+        """
         overlap = shapely.area(shapely.intersection(zones.geometry.to_numpy(), lot_geom))
         new = zones.iloc[[int(np.argmax(overlap))]].copy()
         for col, value in values.items():
@@ -1062,7 +1065,7 @@ def _plant_problems(
 
 
 def planted_problems(layers: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:
-    """The data problems :func:`make_sample_project` planted in a sample, one row per affected lot.
+    """List the data problems :func:`make_sample_project` planted in a sample, one row per affected lot.
 
     Parameters
     ----------

@@ -156,5 +156,7 @@ def test_map_of_a_real_run_in_chromium(chromium_path: Path, tmp_path: Path) -> N
         assert name in seen["labels"], (name, seen["labels"])
     assert seen["legend_visible"]
     assert f"Predio {seen['lot']['clave']}" in seen["popup"]
+    # the sample generator makes a PUOS layer: the popup shows the ámbito split (issue 6)
+    assert "Ámbito aplicado" in seen["popup"] and "COD por ámbito (USD)" in seen["popup"]
     # the packaged rules are not verified: the run records it and the map says so
     assert seen["banner"].startswith("Reglas no verificadas")

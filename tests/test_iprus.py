@@ -1,13 +1,13 @@
 """IPRUS (norma técnica 0005-CTUGS-2020 Art. 37).
 
-Acceptance (issue 7): three lots of the embedded sample's run (data/muestra_quito.gpkg), picked by querying the
-results: one eligible under at least one section, one eligible under none, one with a data problem (the sample
-plants a handful, data/README.md). Their HTML carries every Art. 37 field (read back from the HTML) and renders
-in headless Chromium; their PDF has one or two A4 pages.
+Acceptance (issue 7): three lots of the embedded sample's run (data/muestra_quito.gpkg), picked by querying
+the results: one eligible under at least one section, one eligible under none, one with a data problem (the
+sample plants a handful, data/README.md). Their HTML carries every Art. 37 field (read back from the HTML) and
+renders in headless Chromium; their PDF has one or two A4 pages.
 
 Hand-checked values come from three lots of the golden project (quitogeo.testing.golden_layers,
-tests/golden/README.md): L02 is eligible in every section, L03 is not (350 m² < 400 m²), L12 has a data problem
-(no PIT, no AIVA).
+tests/golden/README.md): L02 is eligible in every section, L03 is not (350 m² < 400 m²), L12 has a data
+problem (no PIT, no AIVA).
 """
 
 from __future__ import annotations
@@ -96,8 +96,8 @@ _SECTIONS = ("elegible_zuae", "elegible_cos_pb", "elegible_ecoeficiencia")
 def sample(tmp_path_factory):
     """The embedded sample run and written, and three of its lots chosen by querying the results.
 
-    Returns ``(results path, project, {"elegible": row, "no_elegible": row, "problema": row})``; each lot has a
-    clave that names one lot only (the sample plants a duplicated clave: an IPRUS key must be unambiguous).
+    Returns ``(results path, project, {"elegible": row, "no_elegible": row, "problema": row})``; each lot has
+    a clave that names one lot only (the sample plants a duplicated clave: an IPRUS key must be unambiguous).
     """
     from quitogeo.export.gpkg import write_results
     from quitogeo.io import sample_project_path

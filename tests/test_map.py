@@ -287,3 +287,7 @@ def test_cli_map_on_the_sample_run(tmp_path: Path) -> None:
     page = out.read_text(encoding="utf-8")
     assert len(map_data(page)["geom"]) == len(read_project().layers["predios"])
     assert "Reglas no verificadas" in page  # the packaged rules have verificado = false
+    # issue 6: the totals panel splits potential recaudación by ámbito, and every lot carries its ámbito
+    assert "Por ámbito aplicado (PUOS → PUGS" in page
+    data = map_data(page)
+    assert {"ambitos", "amb_apl", "ir", "ir_fuente", "cod_amb"} <= set(data["cols"])

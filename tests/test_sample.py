@@ -146,7 +146,8 @@ def test_embedded_sample_validates():
 
 
 def test_planted_problems_are_a_fixed_handful():
-    small, large = planted_problems(make_sample_project(60, seed=2)), planted_problems(make_sample_project(6000))
+    small = planted_problems(make_sample_project(60, seed=2))
+    large = planted_problems(make_sample_project(6000))
     for planted in (small, large):
         # 7 problems on 8 rows (the duplicated clave names two lots), each on its own lot
         assert list(planted["problema"].unique()) == list(PLANTED_PROBLEMS)

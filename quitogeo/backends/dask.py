@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -64,9 +63,6 @@ UNCLIPPED_LAYERS: tuple[str, ...] = ("estaciones",)
 
 #: Lots per partition aimed at when ``npartitions`` is not given (at least two partitions per thread).
 TARGET_LOTS_PER_PARTITION: int = 125_000
-
-_prepare_lock = threading.Lock()
-
 
 # ---------------------------------------------------------------------------------------------- partitions
 
@@ -139,21 +135,36 @@ def _box(bounds: Sequence[float], halo: float) -> shapely.Geometry:
     return shapely.box(x0 - halo, y0 - halo, x1 + halo, y1 + halo)
 
 
-def _mask_outside(geoms: npt.NDArray[np.object_], box: shapely.Geometry) -> npt.NDArray[np.object_]:
-    """``geoms`` with those whose bounding box misses ``box`` replaced by None (positions kept)."""
+def _copy(geoms: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
+    """Make independent GEOS copies (a WKB round trip is lossless).
+
+    Tasks running in threads of one worker must not share geometry objects: GEOS builds a prepared geometry's
+    internal index lazily on first use, and not thread-safely.
+    """
+    out = np.full(len(geoms), None, dtype=object)
+    present = ~shapely.is_missing(geoms)
+    if present.any():
+        out[present] = shapely.from_wkb(shapely.to_wkb(geoms[present]))
+    return out
+
+
+def _mask_outside(geoms: npt.NDArray[np.object_], box: shapely.Geometry | None) -> npt.NDArray[np.object_]:
+    """Copy ``geoms``, with None where the bounding box misses ``box`` (positions kept)."""
     geoms = np.asarray(geoms, dtype=object)
     if len(geoms) == 0:
         return geoms
+    if box is None:
+        return _copy(geoms)
     b = shapely.bounds(geoms)
     x0, y0, x1, y1 = shapely.bounds(box)
     with np.errstate(invalid="ignore"):
         keep = (b[:, 0] <= x1) & (b[:, 2] >= x0) & (b[:, 1] <= y1) & (b[:, 3] >= y0)
     out = np.full(len(geoms), None, dtype=object)
-    out[keep] = geoms[keep]
+    out[keep] = _copy(geoms[keep])
     return out
 
 
-def clip_context(ctx: Context, bounds: Sequence[float], *, halo: float = HALO_MARGIN_M) -> Context:
+def clip_context(ctx: Context, bounds: Sequence[float] | None, *, halo: float = HALO_MARGIN_M) -> Context:
     """Restrict the context to a partition whose lots have total ``bounds`` (module notes: halos).
 
     Features out of reach are masked (geometry None), never dropped, so every join sees the same feature
@@ -163,26 +174,27 @@ def clip_context(ctx: Context, bounds: Sequence[float], *, halo: float = HALO_MA
     ----------
     ctx : Context
         The run's context.
-    bounds : sequence of float
-        ``(minx, miny, maxx, maxy)`` of the partition's lots.
+    bounds : sequence of float or None
+        ``(minx, miny, maxx, maxy)`` of the partition's lots; None keeps every feature (still copied).
     halo : float, optional
         Margin added around ``bounds`` (m).
 
     Returns
     -------
     Context
-        A shallow copy sharing attributes and geometry objects with ``ctx``.
+        A shallow copy sharing attributes with ``ctx`` but owning copies of the kept geometries.
     """
-    if not np.all(np.isfinite(np.asarray(bounds, dtype=np.float64))):
-        return ctx  # a partition of lots without geometry: nothing to clip against, nothing will match
-    box = _box(bounds, halo)
+    finite = bounds is not None and bool(np.all(np.isfinite(np.asarray(bounds, dtype=np.float64))))
+    # no finite bounds (no clipping asked, or a partition of lots without geometry): keep every feature
+    box = _box(bounds, halo) if finite and bounds is not None else None
     layers: dict[str, gpd.GeoDataFrame] = {}
     for name, layer in ctx.layers.items():
-        if name in UNCLIPPED_LAYERS or not isinstance(layer, gpd.GeoDataFrame) or len(layer) == 0:
+        if not isinstance(layer, gpd.GeoDataFrame) or len(layer) == 0:
             layers[name] = layer
             continue
         masked = layer.copy(deep=False)
-        geom = _mask_outside(np.asarray(layer.geometry.array, dtype=object), box)
+        clip_box = None if name in UNCLIPPED_LAYERS else box
+        geom = _mask_outside(np.asarray(layer.geometry.array, dtype=object), clip_box)
         masked[layer.geometry.name] = gpd.GeoSeries(geom, index=layer.index, crs=layer.crs)
         layers[name] = masked
     red = ctx.red
@@ -192,19 +204,6 @@ def clip_context(ctx: Context, bounds: Sequence[float], *, halo: float = HALO_MA
             red, buffers=_mask_outside(red.buffers, box), dead_buffers=_mask_outside(red.dead_buffers, box)
         )
     return replace(ctx, layers=layers, red=red)
-
-
-def _prepare_geometries(ctx: Context) -> None:
-    """Prepare the zone geometries once, under a lock.
-
-    GEOS preparation caches state on the shared geometry objects, which the threads of one worker must not
-    build concurrently.
-    """
-    with _prepare_lock:
-        for layer in ctx.layers.values():
-            if isinstance(layer, gpd.GeoDataFrame) and len(layer):
-                geoms = np.asarray(layer.geometry.array, dtype=object)
-                shapely.prepare(geoms[~shapely.is_missing(geoms)])
 
 
 # ------------------------------------------------------------------------------------------------- tasks
@@ -224,7 +223,8 @@ def process_partition(
     halo : float, optional
         Clip margin (m).
     clip : bool, optional
-        Restrict the layers to the partition (else use them whole; the result is the same).
+        Restrict the layers to the partition (else use them whole; the result is the same). Either way the
+        task works on its own copies of the geometries.
 
     Returns
     -------
@@ -238,9 +238,8 @@ def process_partition(
     timings: dict[str, float] = {}
     if len(lots) == 0:
         return pd.DataFrame(index=lots.index), timings
-    _prepare_geometries(ctx)
     t0 = time.perf_counter()
-    local = clip_context(ctx, lots.total_bounds, halo=halo) if clip else ctx
+    local = clip_context(ctx, lots.total_bounds if clip else None, halo=halo)
     timings["recorte"] = time.perf_counter() - t0
     return process_lots(lots, local, timings=timings), timings
 

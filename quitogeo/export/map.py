@@ -117,6 +117,12 @@ _POPUP_COLUMNS: dict[str, str] = {
     "beta": "beta",
     "cod": "cod",
     "estado": "estado",
+    # ámbitos PUOS → PUGS (issue 6), present when the run had a `puos` layer
+    "ambitos": "ambitos",
+    "ambito_aplicado": "amb_apl",
+    "ir": "ir",
+    "ir_fuente": "ir_fuente",
+    "cod_ambito": "cod_amb",
 }
 _ELIG = {"elegible_zuae": "el_zuae", "elegible_cos_pb": "el_cos", "elegible_ecoeficiencia": "el_eco"}
 
@@ -531,9 +537,51 @@ def _legend_html(
     return "".join(parts)
 
 
-def _totals_html(totals: pd.DataFrame, notes: list[str]) -> str:
+def totales_por_ambito(predios: pd.DataFrame, *, rules: Rules | None = None) -> pd.DataFrame:
+    """Lots and potential COD by ámbito applied (PUOS → PUGS, Anexo 01 §2), from the run's ``resumen``.
+
+    Parameters
+    ----------
+    predios : DataFrame
+        ``predios_resultado`` of a run with ámbitos (columns ``ambito_aplicado``, ``cod_ambito_centavos``).
+    rules : Rules, optional
+        Passed to :func:`quitogeo.summary.resumen` (packaged rules by default).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``ambito``, ``n_predios``, ``n_con_cod_ambito``, ``cod_ambito_potencial`` (USD), sorted by COD
+        descending; empty when the run had no ámbitos.
+    """
+    from quitogeo.summary import resumen
+
+    columns = ["ambito", "n_predios", "n_con_cod_ambito", "cod_ambito_potencial"]
+    needed = (
+        "administracion_zonal", "parroquia", "aiva_valor", "ae_m2", "cod_centavos", "cod_ambito_centavos"
+    )
+    if not all(c in predios.columns for c in (*needed, *_ELIG)):
+        return pd.DataFrame(columns=columns)
+    table = resumen(predios, rules=rules if rules is not None else load_rules())
+    rows = table[table["agrupacion"] == "ambito"].rename(columns={"grupo": "ambito"})
+    return rows[columns].sort_values("cod_ambito_potencial", ascending=False).reset_index(drop=True)
+
+
+def _totals_html(totals: pd.DataFrame, notes: list[str], ambitos: pd.DataFrame | None = None) -> str:
     def n(value: Any) -> str:
         return f"{int(value):,}".replace(",", ".")
+
+    ambitos_html = ""
+    if ambitos is not None and len(ambitos):
+        amb_rows = "".join(
+            f"<tr><td>{html.escape(str(r.ambito))}</td><td class='n'>{n(r.n_predios)}</td>"
+            f"<td class='n'>{_usd(float(r.cod_ambito_potencial))}</td></tr>"  # type: ignore[arg-type]
+            for r in ambitos.itertuples(index=False)  # one row per ámbito (a handful)
+        )
+        ambitos_html = (
+            "<div id='qg-totales-ambito'><b>Por ámbito aplicado (PUOS → PUGS, Anexo 01 §2)</b><table>"
+            "<tr><th>Ámbito</th><th>Predios</th><th>COD potencial</th></tr>"
+            f"{amb_rows}</table></div>"
+        )
 
     rows = "".join(
         f"<tr><td>{html.escape(str(r.administracion_zonal))}</td><td class='n'>{n(r.n_predios)}</td>"
@@ -547,7 +595,7 @@ def _totals_html(totals: pd.DataFrame, notes: list[str]) -> str:
         "<details id='qg-totales' class='qg-box' open><summary><b>Recaudación potencial por administración "
         "zonal</b></summary><table><tr><th>Administración zonal</th><th>Predios</th><th>Eleg. ZUAE</th>"
         "<th>Eleg. COS PB</th><th>Eleg. eco</th><th>COD potencial</th></tr>"
-        f"{rows}</table>{note_html}</details>"
+        f"{rows}</table>{ambitos_html}{note_html}</details>"
     )
 
 
@@ -787,7 +835,7 @@ def make_map(
     if meta.get("reglas_version"):
         notes.append(f"Reglas {meta['reglas_version']}; resultados: {Path(source).name}.")
     root.html.add_child(Element(_legend_html(cod_legend, modo, drawn, aiva_legend, titulo_cod)))
-    root.html.add_child(Element(_totals_html(totals, notes)))
+    root.html.add_child(Element(_totals_html(totals, notes, totales_por_ambito(predios, rules=rules))))
     if verificado is not True:
         why = "" if verificado is False else ": los resultados no registran si las reglas fueron verificadas"
         root.html.add_child(
@@ -836,4 +884,5 @@ __all__ = [
     "make_map",
     "reglas_verificadas",
     "totales_por_administracion",
+    "totales_por_ambito",
 ]

@@ -97,7 +97,9 @@ def overlap_pairs(
     order = np.lexsort((zone_pos, lot_pos))
     lot_pos, zone_pos = lot_pos[order], zone_pos[order]
     shapely.prepare(zones)
-    covered = parallel.elementwise(shapely.covers, zones[zone_pos], idx.geoms[lot_pos])
+    # one call, not chunked in threads: GEOS builds a prepared zone's internal index lazily on first use, and
+    # two threads using the same prepared zone for the first time would race
+    covered = shapely.covers(zones[zone_pos], idx.geoms[lot_pos])
     area = np.where(covered, idx.area[lot_pos], np.nan)
     partial = ~covered
     if partial.any():

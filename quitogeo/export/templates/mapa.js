@@ -48,6 +48,12 @@ var quitogeo = (function () {
     h += row("Ae (m²)", num(p.ae, 1));
     h += row("β", num(p.beta, 2));
     h += row("COD (USD)", usd(p.cod));
+    if (p.amb_apl !== undefined) {  // ámbitos PUOS → PUGS, when the run had a PUOS layer
+      h += row("Ámbitos PUOS → PUGS", text(p.ambitos));
+      h += row("Ámbito aplicado", text(p.amb_apl) + (p.ir !== null && p.ir !== undefined
+        ? "<br><small>IR " + num(p.ir, 2) + " (" + text(p.ir_fuente) + ")</small>" : ""));
+      h += row("COD por ámbito (USD)", usd(p.cod_amb));
+    }
     if (p.estado && p.estado !== "ok") { h += row("Estado", esc(p.estado)); }
     return h + "</table></div>";
   }
