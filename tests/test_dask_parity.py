@@ -137,7 +137,8 @@ def test_clipping_masks_far_features(both):
     assert est.notna().all() and est.geom_equals_exact(ctx.layers["estaciones"].geometry, 0).all()
     # the task owns its geometries: no GEOS object shared with another thread
     kept = clipped.layers["pugs"].geometry.dropna()
-    assert not any(a is b for a, b in zip(kept.array, ctx.layers["pugs"].geometry.loc[kept.index].array, strict=True))
+    whole = ctx.layers["pugs"].geometry.loc[kept.index].array
+    assert not any(a is b for a, b in zip(kept.array, whole, strict=True))
 
 
 def test_without_clipping_same_result(project, client, both):
@@ -168,3 +169,25 @@ def test_default_npartitions():
     assert qdask.default_npartitions(1_000_000, threads=2) == 8  # ceil(1e6 / 125 000)
     assert qdask.default_npartitions(5_000, threads=2) == 4  # two per thread
     assert qdask.default_npartitions(3, threads=2) == 3  # never more partitions than lots
+
+
+def test_parallel_chunks_equal_single_call(project, monkeypatch):
+    """quitogeo.parallel (threads over chunks, used by the joins) gives exactly the one-call result."""
+    from quitogeo import parallel
+
+    monkeypatch.setenv(parallel.ENV_THREADS, "2")
+    proj, _ = project
+    lots = np.asarray(proj.layers["predios"].geometry.array, dtype=object)
+    zones = np.asarray(proj.layers["aiva"].geometry.array, dtype=object)
+    tree = shapely.STRtree(lots)
+    one = tree.query(zones, predicate="intersects")
+    chunked = parallel.query(tree, zones, predicate="intersects", min_chunk=3)
+    assert len(parallel.chunks_for(len(zones), min_chunk=3)) == 2
+    np.testing.assert_array_equal(chunked, one)
+    a, b = lots[one[1]], zones[one[0]]
+    direct = shapely.area(shapely.intersection(a, b))
+    threaded = parallel.elementwise(lambda x, y: shapely.area(shapely.intersection(x, y)), a, b, min_chunk=10)
+    np.testing.assert_array_equal(threaded, direct)
+    # below the chunk size it is the plain call; QUITOGEO_HILOS=1 disables the pool
+    monkeypatch.setenv(parallel.ENV_THREADS, "1")
+    assert parallel.chunks_for(10_000_000) == [(0, 10_000_000)]

@@ -51,9 +51,16 @@ def _count(series) -> str:
     show_default=True,
     help="Dónde se ejecuta la corrida.",
 )
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="DIRECCION",
+    help="Scheduler dask.distributed (p. ej. tcp://host:8786) para --backend dask; por defecto, un clúster "
+    "local.",
+)
 @overwrite_option
 @handle_errors
-def command(project, rules_path, escenario, out_dir, backend, overwrite):
+def command(project, rules_path, escenario, out_dir, backend, scheduler, overwrite):
     """Elegibilidad y COD potencial de cada predio del PROYECTO (por defecto, el proyecto de muestra).
 
     Escribe resultados.gpkg, resumen.csv y mapa_recaudacion.html en --out e imprime un resumen.
@@ -68,7 +75,10 @@ def command(project, rules_path, escenario, out_dir, backend, overwrite):
             f"ya existe {', '.join(existing)}; use --overwrite para reemplazar o elija otra carpeta con --out"
         )
     rules = load_rules(rules_path)
-    result = run(project, rules=rules, escenario=escenario, backend=backend, progress=show_progress())
+    if scheduler and backend != "dask":
+        raise click.UsageError("--scheduler solo tiene sentido con --backend dask")
+    result = run(project, rules=rules, escenario=escenario, backend=backend, progress=show_progress(),
+                 scheduler=scheduler)
     paths = write_results(result, out_dir, overwrite=overwrite)
     map_note = _write_map(result, out_dir / MAP_FILE, rules=rules, overwrite=overwrite)
 
