@@ -1,8 +1,8 @@
 """Synthetic sample projects: a believable slice of Quito along the real Metro line 1, in TM-Quito.
 
 Everything is generated with numpy arrays and shapely's vectorised constructors (no Python loop per lot), so a
-project of 1 000 000 lots takes about a minute on two cores. The same seed gives the same layers, attribute by
-attribute and vertex by vertex.
+project of 1 000 000 lots takes about 8 s to generate (16 s with writing) on two cores. The same seed gives
+the same layers, attribute by attribute and vertex by vertex.
 
 How the city is drawn
 ---------------------
@@ -25,7 +25,10 @@ In that frame:
 * ZUAE near some stations, CET stops along the two BRT avenues, quebradas (no mitigable risk, with a mitigable
   margin) and flood patches, plans especiales, administraciones zonales as bands between the real stations,
   two
-  proyectos especiales, and the PUOS layer of :mod:`quitogeo.sample_puos`.
+  proyectos especiales, and the PUOS layer of :mod:`quitogeo.sample_puos`;
+* a fixed handful of non-blocking data problems, as in any real cadastre (:data:`PLANTED_PROBLEMS`: lots
+  outside the PIT and AIVA coverage, an AIVA zone worth 0, a PIT with a use code the rules do not know, a
+  bow-tie geometry, a duplicated clave, a missing deed area), listed by :func:`planted_problems`.
 """
 
 from __future__ import annotations
