@@ -18,35 +18,22 @@ chromium_path
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
+# One definition of "which Chromium, with which flags" for the library (PDF printing) and the tests.
+from quitogeo.export.documents.render import CHROMIUM_ARGS as _LIB_CHROMIUM_ARGS
+from quitogeo.export.documents.render import find_chromium as _find_chromium
+
 #: Flags for a headless Chromium on a machine without network, GPU or user namespace sandbox.
-CHROMIUM_ARGS: list[str] = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+CHROMIUM_ARGS: list[str] = list(_LIB_CHROMIUM_ARGS)
 
 
 def find_chromium() -> Path | None:
-    """The Chromium executable to use, or None when there is none."""
-    candidates = [
-        os.environ.get("QUITOGEO_CHROMIUM"),
-        "/usr/bin/chromium",
-        shutil.which("chromium"),
-        shutil.which("chromium-browser"),
-    ]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
-            return Path(candidate)
-    return None
+    """The Chromium executable to use, or None when there is none (``$QUITOGEO_CHROMIUM`` first)."""
+    found = _find_chromium()
+    return Path(found) if found else None
 
 
 @pytest.fixture(scope="session")
