@@ -29,7 +29,7 @@ def test_run_writes_outputs_and_prints_summary(project: Path, tmp_path: Path) ->
     text = result.output
     assert "Predios leídos: 12" in text
     assert "ZUAE 3 · COS PB 4 · eco-eficiencia 2" in text
-    assert "Eugenio Espejo" in text and "335 275.20" in text
+    assert "Eugenio Espejo" in text and "USD\u00a0335.275,20" in text  # quitogeo.formatting
     assert "NOTA: reglas NO verificadas" in text
     assert "quito-2024.1" in text
     info = pyogrio.read_info(out / "resultados.gpkg", layer="predios_resultado")

@@ -181,7 +181,7 @@ def test_cod_classes_in_legend(tmp_path: Path) -> None:
     # classes are ordered: a lot with more COD is never in a lower class
     order = np.argsort(cod)
     assert (np.diff(clase[order]) >= 0).all()
-    assert "Sin COD" in page and "$ " in page
+    assert "Sin COD" in page and "USD\u00a0" in page  # quitogeo.formatting's money convention
     # banner when verificado is not recorded
     assert "Reglas no verificadas" in page
 

@@ -10,13 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from quitogeo.errors import PaymentPlanError
-from quitogeo.export.documents.formatting import (
-    cents_to_str,
-    format_date,
-    format_money,
-    format_number,
-    to_cents,
-)
 from quitogeo.export.documents.payments import (
     add_months,
     build_plan,
@@ -26,6 +19,13 @@ from quitogeo.export.documents.payments import (
     plan_especie,
     plan_mixto,
     split_cents,
+)
+from quitogeo.formatting import (
+    cents_to_str,
+    format_date,
+    format_money,
+    format_number,
+    to_cents,
 )
 from quitogeo.rules import load_rules, parse_rules
 

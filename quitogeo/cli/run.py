@@ -13,14 +13,10 @@ import click
 
 from quitogeo.cli.options import handle_errors, overwrite_option, rules_option, show_progress
 from quitogeo.errors import OutputExistsError
+from quitogeo.formatting import format_money
 from quitogeo.rules import load_rules
 
 MAP_FILE = "mapa_recaudacion.html"
-
-
-def _money(value: float) -> str:
-    # thousands with a thin space, as written in Ecuador's official documents; decimal point
-    return f"$ {value:,.2f}".replace(",", " ")
 
 
 def _count(series) -> str:
@@ -105,10 +101,10 @@ def command(project, rules_path, escenario, out_dir, backend, scheduler, overwri
     adz_rows = zip(adz["grupo"].astype(str), adz["cod_potencial"].astype(float), adz["n_con_cod"],
                    strict=True)
     for grupo, monto, n_cod in adz_rows:
-        click.echo(f"  {grupo:<{width}}  {_money(monto):>20}  ({n_cod} predios)")
+        click.echo(f"  {grupo:<{width}}  {format_money(monto):>20}  ({n_cod} predios)")
     total = res[res["agrupacion"] == "total"]
     if len(total):
-        click.echo(f"  {'Total':<{width}}  {_money(float(total['cod_potencial'].iloc[0])):>20}")
+        click.echo(f"  {'Total':<{width}}  {format_money(float(total['cod_potencial'].iloc[0])):>20}")
     # --- ámbitos PUOS → PUGS (quitogeo.ambitos, issue 6): only when the project has a `puos` layer ---
     amb = res[res["agrupacion"] == "ambito"]
     if len(amb) and "cod_ambito_potencial" in res.columns:
@@ -117,7 +113,7 @@ def command(project, rules_path, escenario, out_dir, backend, scheduler, overwri
         amb_rows = zip(amb["grupo"].astype(str), amb["cod_ambito_potencial"].astype(float), amb["n_predios"],
                        strict=True)
         for grupo, monto, n_amb in amb_rows:
-            click.echo(f"  {grupo:<{w_amb}}  {_money(monto):>20}  ({n_amb} predios)")
+            click.echo(f"  {grupo:<{w_amb}}  {format_money(monto):>20}  ({n_amb} predios)")
     # --- end ámbitos ---
     n_prob = len(result.problemas)
     n_lots = int((p["estado"] != "ok").sum())

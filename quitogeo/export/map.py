@@ -57,6 +57,7 @@ from branca.element import Element, MacroElement
 from folium.template import Template
 
 from quitogeo.errors import DataIntegrityError, LayerError, OutputExistsError
+from quitogeo.formatting import format_number
 from quitogeo.rules import Rules, load_rules
 
 logger = logging.getLogger(__name__)
@@ -381,8 +382,9 @@ def _cod_classes(cod: pd.Series, k: int = 5) -> tuple[np.ndarray, list[tuple[str
 
 
 def _usd(value: float) -> str:
-    # es-EC style: thousands with '.', no decimals in class limits.
-    return "$ " + f"{value:,.0f}".replace(",", ".")
+    # the one money convention of quitogeo (quitogeo.formatting), to the dollar: class limits and totals are
+    # read at a glance; the popups and documents carry the cents
+    return "USD\u00a0" + format_number(value, 0)
 
 
 def _lot_data(predios: gpd.GeoDataFrame, simplificar_m: float, classes: np.ndarray) -> tuple[str, str]:

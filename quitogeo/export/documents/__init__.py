@@ -4,7 +4,7 @@
 * :mod:`.liquidacion` — the COD breakdown line by line with its payment plan (Anexo 01 §2–§4).
 * :mod:`.payments` — the payment modalities of Anexo 01 §3 (pure, integer cents).
 * :mod:`.render` — HTML (jinja2) and PDF (headless Chromium's print).
-* :mod:`.formatting` — money ``USD 1.234,56`` and dates ``dd/mm/aaaa``.
+* :mod:`quitogeo.formatting` — money ``USD 1.234,56``, dates ``dd/mm/aaaa`` (shared with the CLI, the map).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ with a visible warning when the rules are not ``verificado``, and the date. A va
 carry prints **"sin dato"**: nothing is invented. HTML prints on A4 (CSS ``@page``); the PDF is headless
 Chromium's print of the same HTML.
 
-Money and dates follow :mod:`quitogeo.export.documents.formatting` (``USD 1.234,56``, ``dd/mm/aaaa``).
+Money and dates follow :mod:`quitogeo.formatting` (``USD 1.234,56``, ``dd/mm/aaaa``).
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from markupsafe import Markup
 
 from quitogeo._version import __version__
 from quitogeo.errors import DocumentError, OutputExistsError
-from quitogeo.export.documents.formatting import SIN_DATO, format_bool, format_money, format_number
 from quitogeo.export.documents.render import check_writable, html_to_pdf, render_html
 from quitogeo.export.documents.svgmap import lot_map_svg, view_margin
+from quitogeo.formatting import SIN_DATO, format_bool, format_money, format_number
 from quitogeo.rules import Rules, load_rules
 from quitogeo.spatial import feature_labels
 

@@ -15,7 +15,7 @@ Two ways in:
   it is refused (the results were produced with other parameters).
 
 Money prints as ``USD 1.234,56`` and dates as ``dd/mm/aaaa`` in HTML/PDF; JSON uses ``"1234.56"`` strings and
-ISO dates (see :mod:`quitogeo.export.documents.formatting`).
+ISO dates (see :mod:`quitogeo.formatting`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,10 @@ import pandas as pd
 from quitogeo._version import __version__
 from quitogeo.calc.cod import CodResult, compute_cod
 from quitogeo.errors import DataIntegrityError, DocumentError
-from quitogeo.export.documents.formatting import (
+from quitogeo.export.documents.iprus import _metadata, _position, _predios, load_results, results_source
+from quitogeo.export.documents.payments import PaymentPlan, build_plan, describe_plan
+from quitogeo.export.documents.render import check_writable, html_to_pdf, render_html
+from quitogeo.formatting import (
     SIN_DATO,
     cents_to_str,
     format_cents,
@@ -39,9 +42,6 @@ from quitogeo.export.documents.formatting import (
     to_cents,
     to_decimal,
 )
-from quitogeo.export.documents.iprus import _metadata, _position, _predios, load_results, results_source
-from quitogeo.export.documents.payments import PaymentPlan, build_plan, describe_plan
-from quitogeo.export.documents.render import check_writable, html_to_pdf, render_html
 from quitogeo.rules import Rules
 
 #: Output formats of the document.

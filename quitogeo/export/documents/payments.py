@@ -38,7 +38,7 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from quitogeo.errors import PaymentPlanError
-from quitogeo.export.documents.formatting import (
+from quitogeo.formatting import (
     cents_to_str,
     format_cents,
     format_date,

@@ -19,7 +19,7 @@ from typing import Any
 import jinja2
 
 from quitogeo.errors import DocumentError, OutputExistsError
-from quitogeo.export.documents.formatting import (
+from quitogeo.formatting import (
     SIN_DATO,
     format_bool,
     format_date,

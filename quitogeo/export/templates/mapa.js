@@ -14,7 +14,7 @@ var quitogeo = (function () {
   }
   function usd(v) {
     if (v === null || v === undefined) { return "sin dato"; }
-    return "$ " + Number(v).toLocaleString("es-EC", {minimumFractionDigits: 2, maximumFractionDigits: 2});
+    return "USD\u00a0" + Number(v).toLocaleString("es-EC", {minimumFractionDigits: 2, maximumFractionDigits: 2});
   }
   function num(v, d) {
     if (v === null || v === undefined) { return "sin dato"; }

@@ -1,6 +1,6 @@
-"""Money, numbers and dates as the documents print them, for Ecuador.
+"""Money, numbers and dates as quitogeo prints them for people (documents, map, CLI), for Ecuador.
 
-Convention (one, everywhere in the IPRUS and the liquidación):
+Convention (one, everywhere: the IPRUS, the liquidación, the web map and the CLI summary):
 
 * **Money**: Ecuador's currency is the US dollar. Amounts print as ``USD 1.234,56`` — the ISO code, a
   non-breaking space, a dot between thousands and a comma before exactly two decimals (the separators of the
