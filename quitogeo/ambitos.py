@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from quitogeo.rules import Rules
@@ -131,19 +132,57 @@ def _flag(frame: pd.DataFrame, column: str) -> pd.Series:
     return frame[column].fillna(False).astype(bool)
 
 
-def _append(estado: pd.Series, mask: pd.Series, message: pd.Series | str) -> pd.Series:
+#: A message of :func:`_append`: one text, a text per lot, or a function of the masked rows' positions
+#: that formats the text only for them.
+_Message = pd.Series | str | Callable[[npt.NDArray[np.intp]], Any]
+
+
+def _append(estado: pd.Series, mask: pd.Series, message: _Message) -> pd.Series:
     """Add ``message`` to ``estado`` where ``mask`` (replacing ``ok``; other messages kept, ``; ``-joined).
 
-    Only the masked rows are touched, so a message that concerns a few lots costs little on a large run.
+    Only the masked rows are touched, so a message that concerns a few lots costs little on a large run:
+    ``estado`` is an object column whose untouched rows keep their (shared) string objects. A Series message
+    is either aligned to all lots or already restricted to the masked rows, in order.
     """
-    mask = mask.fillna(False).astype(bool)
-    if not mask.any():
+    rows = np.flatnonzero(mask.fillna(False).to_numpy(dtype=bool))
+    if not len(rows):
         return estado
-    current = estado[mask]
-    msg = message[mask].astype("string") if isinstance(message, pd.Series) else message
-    out = estado.copy()
-    out[mask] = (current + "; " + msg).where(current != _OK, msg)
-    return out
+    msg: Any
+    if callable(message):
+        msg = np.asarray(message(rows), dtype=object)
+    elif isinstance(message, pd.Series):
+        sub = message.iloc[rows] if len(message) == len(estado) else message
+        msg = sub.astype(object).to_numpy(dtype=object)
+    else:
+        msg = message
+    values = estado.to_numpy(dtype=object).copy()
+    current = values[rows]
+    missing = pd.isna(msg)
+    safe = np.where(missing, "", msg) if np.ndim(msg) else ("" if missing else msg)
+    new = np.asarray(np.where(current == _OK, safe, current + "; " + safe), dtype=object)
+    if np.any(missing):
+        new[np.broadcast_to(missing, new.shape)] = None  # a null message makes the state null, as before
+    values[rows] = new
+    return pd.Series(values, index=estado.index, dtype=object)
+
+
+def _per_text(series: pd.Series, func: Callable[[str], Any], null: Any) -> pd.Series:
+    """``func`` of each text, called once per distinct value (``null`` where the text is null)."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    table = np.empty(len(uniques) + 1, dtype=object)
+    table[:-1] = [func(u) for u in uniques]
+    table[-1] = null
+    return pd.Series(table[codes], index=series.index, dtype=object)
+
+
+def _calc_reason(ambito: str, motivo: pd.Series) -> Callable[[npt.NDArray[np.intp]], pd.Series]:
+    """Give the calc core's reason for the given rows, prefixed by the ámbito (formatted for them only)."""
+    return lambda rows: f"{ambito}: " + motivo.iloc[rows].astype("string").fillna("")
+
+
+def _casefold(series: pd.Series) -> pd.Series:
+    """``str.casefold`` per distinct text (pandas runs it once per lot, in Python), as ``string``."""
+    return _per_text(series, str.casefold, pd.NA).astype("string")
 
 
 def _fmt(value: float) -> str:
@@ -204,29 +243,48 @@ def _match_equivalence(
 
     Vectorised: one boolean mask per table row (a handful of rows), never a loop per lot.
     """
+    n = len(cat_old)
+    # categories as integer codes (one hash pass each), so each table row costs integer comparisons
+    old_codes, old_uniques = pd.factorize(cat_old, use_na_sentinel=True)
+    new_codes, new_uniques = pd.factorize(cat_new, use_na_sentinel=True)
+    old_pos = {v: i for i, v in enumerate(old_uniques)}
+    new_pos = {v: i for i, v in enumerate(new_uniques)}
+    pisos = pisos_old.to_numpy(dtype=np.float64, na_value=np.nan)
+    row_of = np.full(n, -1, dtype=np.int64)  # the table row each lot matches first (-1: none)
+    table = _equivalence_tables(rules)
+    for k, row in enumerate(table.itertuples(index=False)):
+        if row.cat_puos is None or row.cat_pugs is None:
+            continue  # a table code the homologation does not know matches no lot
+        if row.cat_puos not in old_pos or row.cat_pugs not in new_pos:
+            continue  # no lot has this pair of categories
+        with np.errstate(invalid="ignore"):
+            hit = (
+                (old_codes == old_pos[row.cat_puos])
+                & (new_codes == new_pos[row.cat_pugs])
+                & (pisos >= row.pisos_min)
+                & (pisos <= row.pisos_max)
+                & (row_of < 0)
+            )
+        row_of[hit] = k
+    has = row_of >= 0
+    take = np.where(has, row_of, 0)
+    ir = np.full(n, np.nan)
+    fuente = np.full(n, None, dtype=object)
+    texto = np.full(n, None, dtype=object)
+    if len(table):
+        ir[has] = table["ir"].to_numpy(dtype=np.float64)[take[has]]
+        fuente[has] = np.asarray([str(f) for f in table["fuente"]], dtype=object)[take[has]]
+        texto[has] = np.asarray(
+            [f"{t}: {x}" for t, x in zip(table["tabla"], table["texto"], strict=True)], dtype=object
+        )[take[has]]
     out = pd.DataFrame(
         {
-            "ir": np.nan,
-            "fuente": pd.Series(pd.NA, index=cat_old.index, dtype="string"),
-            "texto": pd.Series(pd.NA, index=cat_old.index, dtype="string"),
+            "ir": ir,
+            "fuente": pd.Series(fuente, index=cat_old.index, dtype="string"),
+            "texto": pd.Series(texto, index=cat_old.index, dtype="string"),
         },
         index=cat_old.index,
     )
-    matched = pd.Series(False, index=cat_old.index)
-    for row in _equivalence_tables(rules).itertuples(index=False):
-        if row.cat_puos is None or row.cat_pugs is None:
-            continue  # a table code the homologation does not know matches no lot
-        hit = (
-            (cat_old == row.cat_puos).fillna(False)
-            & (cat_new == row.cat_pugs).fillna(False)
-            & (pisos_old >= row.pisos_min).fillna(False)
-            & (pisos_old <= row.pisos_max).fillna(False)
-            & ~matched
-        )
-        out["ir"] = out["ir"].mask(hit, row.ir)
-        out["fuente"] = out["fuente"].mask(hit, str(row.fuente))
-        out["texto"] = out["texto"].mask(hit, f"{row.tabla}: {row.texto}")
-        matched |= hit
     return out
 
 
@@ -246,7 +304,9 @@ def _vcc(lots: pd.DataFrame) -> pd.Series:
     horizontal adds the prorated communal avalúo to the covered component. NaN when the lot has no
     construction (no component with area), where Vs_c falls back to avalúo del terreno / área.
     """
-    ph = _text(lots, "regimen").str.casefold().str.replace(" ", "_") == "propiedad_horizontal"
+    ph = _per_text(
+        _text(lots, "regimen"), lambda r: r.casefold().replace(" ", "_") == "propiedad_horizontal", pd.NA
+    ).astype("boolean")
     cubiertas = _num(lots, "avaluo_cubiertas").fillna(0.0)
     cubiertas = cubiertas + _num(lots, "avaluo_instalaciones_especiales").fillna(0.0)
     cubiertas = cubiertas + _num(lots, "avaluo_comunal").fillna(0.0).where(ph.fillna(False), 0.0)
@@ -424,7 +484,7 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     amb = rules["ambitos"]
     idx = lots.index
     out = pd.DataFrame(index=idx)
-    estado = pd.Series(_OK, index=idx, dtype="string")
+    estado = pd.Series(np.full(len(idx), _OK, dtype=object), index=idx, dtype=object)
 
     # --- coverage ---------------------------------------------------------------------------------------
     uso_old_code = _text(lots, "puos_uso")
@@ -444,7 +504,7 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     cls_new = _text(lots, "clasificacion")
     rural = {s.strip().casefold() for s in amb["clasificacion_rural"]}
     urbana = {s.strip().casefold() for s in amb["clasificacion_urbana"]}
-    amb_cls = (cls_old.str.casefold().isin(rural) & cls_new.str.casefold().isin(urbana)).fillna(False)
+    amb_cls = (_casefold(cls_old).isin(rural) & _casefold(cls_new).isin(urbana)).fillna(False)
     out["ambito_clasificacion"] = _on_coverage(amb_cls)
     out["clasificacion_anterior"] = cls_old
     out["clasificacion_nueva"] = cls_new
@@ -456,11 +516,11 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     unknown_old = cubierto & uso_old_code.notna() & cat_old.isna()
     unknown_new = cubierto & uso_new_code.notna() & cat_new.isna()
     fix = "' sin homologación en las reglas (agréguelo a [usos.homologacion])"
-    estado = _append(estado, unknown_old, "uso PUOS '" + uso_old_code.fillna("") + fix)
-    estado = _append(estado, unknown_new, "uso PUGS '" + uso_new_code.fillna("") + fix)
+    estado = _append(estado, unknown_old, lambda r: "uso PUOS '" + uso_old_code.iloc[r].fillna("") + fix)
+    estado = _append(estado, unknown_new, lambda r: "uso PUGS '" + uso_new_code.iloc[r].fillna("") + fix)
     estado = _append(estado, cubierto & uso_new_code.isna(), "sin uso principal PUGS")
     pisos_old = _num(lots, "puos_pisos")
-    same_code = (uso_old_code.str.casefold() == uso_new_code.str.casefold()).fillna(False)
+    same_code = (_casefold(uso_old_code) == _casefold(uso_new_code)).fillna(False)
     eq = _match_equivalence(cat_old, cat_new, pisos_old, rules)
     is_eq = eq["ir"].notna() & ~same_code & bool(amb["equivalencias_cobran"])
     cat_changed = (cat_old != cat_new).fillna(False)  # both known and different
@@ -479,19 +539,24 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     reducido = cubierto & (lm_new < lm_old).fillna(False)
     cospb_old, cospb_new = _num(lots, "puos_cos_pb"), _num(lots, "cos_pb")
     pisos_new = _num(lots, "pisos_basicos")
-    motivo = pd.Series(_OK, index=idx, dtype="string")  # reuses _append's joining; reset to "" below
+    motivo = pd.Series(np.full(len(idx), _OK, dtype=object), index=idx, dtype=object)  # reset to "" below
     n_lotes = int(amb["lote_minimo_lotes_resultantes"])
 
     def _g(x: pd.Series, fmt: str = "{:g}") -> pd.Series:
-        return x.map(fmt.format).astype("string")
+        # formatted once per distinct value; values told apart by their bits (-0.0, NaN print differently)
+        bits = np.ascontiguousarray(x.to_numpy(dtype=np.float64, na_value=np.nan)).view(np.int64)
+        codes, uniques = pd.factorize(bits)
+        table = np.array([fmt.format(v) for v in uniques.view(np.float64).tolist()] + [""], dtype=object)
+        return pd.Series(table[codes], index=x.index, dtype="string")
 
     # (failing rows, their text): the text is built only for the lots that fail (few), never for all
     checks: list[tuple[pd.Series, Callable[[pd.Series], pd.Series | str]]] = [
         (cospb_old.isna() | cospb_new.isna(), lambda m: "sin dato de COS PB anterior o nuevo"),
         (
             (cospb_new < cospb_old).fillna(False),
-            lambda m: "COS PB nuevo " + _g(cospb_new[m], "{:g} %")
-            + " < anterior " + _g(cospb_old[m], "{:g} %"),
+            lambda m: (
+                "COS PB nuevo " + _g(cospb_new[m], "{:g} %") + " < anterior " + _g(cospb_old[m], "{:g} %")
+            ),
         ),
         (pisos_old.isna() | pisos_new.isna(), lambda m: "sin dato de pisos anterior o nuevo"),
         (
@@ -503,20 +568,20 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
         checks.append(
             (
                 ~(area >= n_lotes * lm_new).fillna(False),
-                lambda m: "el predio (" + _g(area[m], "{:.2f} m²") + f") no alcanza {n_lotes} × lote mínimo "
-                "nuevo (" + _g(lm_new[m], "{:g} m²")
-                + "): ningún lote resultante menor al lote mínimo anterior",
+                lambda m: (
+                    "el predio (" + _g(area[m], "{:.2f} m²") + f") no alcanza {n_lotes} × lote mínimo "
+                    "nuevo ("
+                    + _g(lm_new[m], "{:g} m²")
+                    + "): ningún lote resultante menor al lote mínimo anterior"
+                ),
             )
         )
     fails = pd.Series(False, index=idx)
     for bad, text in checks:
         rows = bad & reducido
         if rows.any():
-            msg = text(rows)
-            full = msg.reindex(idx) if isinstance(msg, pd.Series) else msg
-            motivo = _append(motivo, rows, full)
+            motivo = _append(motivo, rows, text(rows))  # a Series over the failing rows, or one text
             fails |= rows
-    motivo = motivo.where(fails, "")
     precond_ok = reducido & ~fails
     amb_lm = precond_ok
     undecidable_lm = cubierto & (lm_old.isna() | lm_new.isna())
@@ -525,7 +590,10 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     out["lote_minimo_anterior"] = lm_old
     out["lote_minimo_nuevo"] = lm_new
     out["lote_minimo_precondiciones"] = precond_ok.astype("boolean").mask(~reducido, None)
-    out["lote_minimo_motivo"] = ("§2.2.2 no se cumple, no se cobra: " + motivo).where(fails, "")
+    lm_motivo = np.full(len(idx), "", dtype=object)
+    failed = np.flatnonzero(fails.to_numpy(dtype=bool))
+    lm_motivo[failed] = "§2.2.2 no se cumple, no se cobra: " + motivo.to_numpy(dtype=object)[failed]
+    out["lote_minimo_motivo"] = pd.Series(lm_motivo, index=idx, dtype="string")
 
     # --- incremento de edificabilidad --------------------------------------------------------------------
     cos_new = _num(lots, "cos_total_maximo").fillna(_num(lots, "pisos_maximos") * cospb_new)
@@ -551,31 +619,36 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     usa_cu = cubierto & (amb_cls | amb_uso)
     az = _text(lots, "administracion_zonal")
     table = _az_table(rules)
-    az_key = az.str.casefold()
+    az_key = _casefold(az)
     ircu_az = az_key.map({k: float(v["ircu"]) for k, v in table.items()}).astype("float64")
     irlm_az = az_key.map({k: float(v["irlm"]) for k, v in table.items()}).astype("float64")
     from_table = is_eq & ~(amb_cls & bool(amb["clasificacion_usa_tabla_az"]))
     ir_cu = eq["ir"].where(from_table, ircu_az).where(usa_cu)
-    ir_cu_fuente = eq["fuente"].where(from_table, "tabla IR AZ " + az.fillna("?") + " (IRcu)")
+    ir_cu_fuente = eq["fuente"].where(
+        from_table,
+        _per_text(az, lambda a: f"tabla IR AZ {a} (IRcu)", "tabla IR AZ ? (IRcu)").astype("string"),
+    )
     out["ir_cu"] = ir_cu
     out["ir_cu_fuente"] = ir_cu_fuente.where(usa_cu, "")
     ir_lm = irlm_az.where(amb_lm)
     out["ir_lm"] = ir_lm
-    out["ir_lm_fuente"] = ("tabla IR AZ " + az.fillna("?") + " (IRlm)").where(amb_lm, "")
+    out["ir_lm_fuente"] = (
+        _per_text(az, lambda a: f"tabla IR AZ {a} (IRlm)", "tabla IR AZ ? (IRlm)")
+        .astype("string")
+        .where(amb_lm, "")
+    )
     needs_az = (usa_cu & ~from_table) | amb_lm
     sin_az = needs_az & az.isna()
     sin_ir = needs_az & az.notna() & ircu_az.isna()
     estado = _append(estado, sin_az, "sin Administración Zonal: no se puede elegir la tabla IR")
-    estado = _append(estado, sin_ir, "sin IR para la Administración Zonal " + az.fillna(""))
+    estado = _append(estado, sin_ir, lambda r: "sin IR para la Administración Zonal " + az.iloc[r].fillna(""))
 
     # --- calc inputs -------------------------------------------------------------------------------------
     vs_rules = rules["valor_suelo"]
     alfa = float(vs_rules["alfa"])
     vc_default = float(vs_rules["vc"][vs_rules["estructura_predeterminada"]])
     vc = _num(lots, "vc").fillna(vc_default)
-    fu_by_cat = {
-        code: float(vs_rules["fu"][cat["fu"]]) for code, cat in rules["usos"]["categorias"].items()
-    }
+    fu_by_cat = {code: float(vs_rules["fu"][cat["fu"]]) for code, cat in rules["usos"]["categorias"].items()}
     fu = _num(lots, "fu").fillna(cat_new.map(fu_by_cat).astype("float64"))
     vcc = _vcc(lots)
     avaluo = _num(lots, "avaluo_terreno")
@@ -631,7 +704,7 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
         out[COD_COLUMNS[ambito]] = res["cod_centavos"].astype("Float64") / 100
         # the calc core never returns a silent zero: an invalid row says which input is missing, and why
         invalid = mask & ~res["valido"].fillna(False).astype(bool) & ~ir_reported
-        estado = _append(estado, invalid, f"{ambito}: " + res["motivo_calc"].astype("string").fillna(""))
+        estado = _append(estado, invalid, _calc_reason(ambito, res["motivo_calc"]))
 
     # --- the ámbito applied (§2.3) -----------------------------------------------------------------------
     applied = pd.Series(SIN_AMBITO, index=idx, dtype="string")
@@ -694,10 +767,12 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     # the larger-of rule cannot pick a side when one side is missing: said, never guessed
     uncomputed = cubierto & applied_cents.isna()
     no_reason = uncomputed & (estado == _OK)
-    estado = _append(estado, no_reason, "COD no calculable para " + applied.fillna("el ámbito"))
+    estado = _append(
+        estado, no_reason, lambda r: "COD no calculable para " + applied.iloc[r].fillna("el ámbito")
+    )
     out["cod"] = applied_cents.astype("Float64") / 100
     out["cod_centavos"] = applied_cents
-    out["estado"] = estado
+    out["estado"] = estado.astype("string")
     return out[list(OUTPUT_COLUMNS)]
 
 
@@ -763,8 +838,12 @@ def stage_puos(lots: gpd.GeoDataFrame, ctx: Context, index: LotIndex) -> pd.Data
         out["plan_parcial"] = None
     else:
         inside, labels = join_zones(
-            lots, planes, label_columns=("nombre",), prefix=capa,
-            min_overlap_m2=float(ctx.rules["tolerancias"]["zona_min_overlap_m2"]), index=index,
+            lots,
+            planes,
+            label_columns=("nombre",),
+            prefix=capa,
+            min_overlap_m2=float(ctx.rules["tolerancias"]["zona_min_overlap_m2"]),
+            index=index,
         )
         out["en_plan_parcial"] = inside
         out["plan_parcial"] = labels

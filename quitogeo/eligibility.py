@@ -17,7 +17,7 @@ under every section. Messages name the deciding features (road names and widths,
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -61,6 +61,7 @@ CONDITIONS: dict[str, tuple[str, ...]] = {
 }
 
 _Obj = npt.NDArray[np.object_]
+_Codes = npt.NDArray[np.int64]
 
 
 def _fmt(values: npt.ArrayLike) -> _Obj:
@@ -93,6 +94,159 @@ def _nb(series: pd.Series) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]
     """(value, known) arrays of a boolean-like column that may hold NA."""
     s = series.astype("boolean")
     return s.fillna(False).to_numpy(dtype=bool), s.notna().to_numpy(dtype=bool)
+
+
+def _key(values: npt.ArrayLike) -> _Codes:
+    """Dense integer codes of ``values`` that tell apart exactly the values giving different texts.
+
+    Floats are compared by their bits (so -0.0, NaN and 0.0 stay apart, as their formatting does); other
+    values by equality, every null (None, NaN, NA) being one value, as :func:`_text` prints them all as "".
+    """
+    arr = np.asarray(values)
+    if arr.dtype.kind == "f":
+        arr = np.ascontiguousarray(arr, dtype=np.float64).view(np.int64)
+    codes, _ = pd.factorize(arr, use_na_sentinel=False)
+    return codes.astype(np.int64, copy=False)
+
+
+def _group(keys: list[_Codes], n: int) -> tuple[_Codes, npt.NDArray[np.intp]]:
+    """Group ``n`` rows by equal tuples of integer ``keys``: (group of each row, first row of each group).
+
+    Groups are numbered in order of first appearance, so the first rows come out sorted by group.
+    """
+    code = np.zeros(n, dtype=np.int64)
+    size = 1
+    for key in keys:
+        m = int(key.max()) + 1 if len(key) else 1
+        if size * m >= 2**62:  # keep the mixed-radix code in int64: renumber densely first (≤ n groups)
+            code, uniques = pd.factorize(code)
+            size = len(uniques)
+        code = code * m + key
+        size *= m
+    code, _ = pd.factorize(code)
+    code = code.astype(np.int64, copy=False)
+    if not n:
+        return code, np.zeros(0, dtype=np.intp)
+    seen = np.maximum.accumulate(code)
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    new[1:] = code[1:] > seen[:-1]
+    return code, np.flatnonzero(new)
+
+
+class _Labels:
+    """A text column as integer codes and its distinct texts (null reads ""), without a string per lot."""
+
+    def __init__(self, series: pd.Series) -> None:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        # nulls (None, NaN, NA alike) get the last code, whose text is "" as _text prints them
+        self.codes: _Codes = np.where(codes < 0, len(uniques), codes).astype(np.int64)
+        self.texts: _Obj = np.empty(len(uniques) + 1, dtype=object)
+        self.texts[:-1] = list(uniques)
+        self.texts[-1] = ""
+
+    def __getitem__(self, rows: npt.NDArray[np.intp]) -> _Obj:
+        return self.texts[self.codes[rows]]  # type: ignore[no-any-return]
+
+    def per_lot(self, flags: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+        """Spread a flag computed once per distinct text (``len(texts)``, the null last) to every lot."""
+        return flags[self.codes]  # type: ignore[no-any-return]
+
+
+class _Keyed:
+    """A per-lot message formatted once per distinct key, never once per lot.
+
+    ``build(rows)`` formats it for the given lot positions; ``keys`` (arrays over all lots) determine it.
+    """
+
+    def __init__(self, build: Callable[[npt.NDArray[np.intp]], _Obj], *keys: npt.ArrayLike) -> None:
+        self.build = build
+        self.keys = keys
+
+
+_Message = str | _Keyed
+
+
+class _Motivos:
+    """Which message each lot gets for each failed or unknown condition, as small integer codes.
+
+    The texts are assembled once per distinct combination of messages (most lots share a few), then taken
+    for every lot: no text operation runs per lot.
+    """
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        # per section, per condition: (codes over the lots, vocabulary of (text, from an unknown condition));
+        # code 0 is "no message"
+        self.conds: dict[str, list[tuple[_Codes, list[tuple[str, bool]]]]] = {s: [] for s in SECTIONS}
+        self._shared: dict[str, tuple[_Codes, list[tuple[str, bool]]]] = {}
+
+    def add(
+        self,
+        section: str,
+        cond: pd.arrays.BooleanArray,
+        fail: _Message,
+        unknown: _Message,
+        *,
+        share: str | None = None,
+    ) -> None:
+        """Record the message of ``cond`` where it is False (``fail``) or NA (``unknown``).
+
+        ``share`` names a condition evaluated identically in several sections (the road and plan
+        conditions), so its messages are coded once.
+        """
+        if share is not None and share in self._shared:
+            self.conds[section].append(self._shared[share])
+            return
+        is_na = np.asarray(cond.isna(), dtype=bool)
+        is_false = ~cond.to_numpy(dtype=bool, na_value=True)
+        codes = np.zeros(self.n, dtype=np.int64)
+        vocab: list[tuple[str, bool]] = [("", False)]
+        for mask, message, from_unknown in ((is_false, fail, False), (is_na, unknown, True)):
+            rows = np.flatnonzero(mask)
+            if not len(rows):
+                continue
+            if isinstance(message, str):
+                codes[rows] = len(vocab)
+                vocab.append((message, from_unknown))
+                continue
+            group, first = _group([_key(np.asarray(k)[rows]) for k in message.keys], len(rows))
+            texts = _text(message.build(rows[first]), len(first))
+            codes[rows] = len(vocab) + group
+            vocab.extend((str(t), from_unknown) for t in texts)
+        entry = (codes, vocab)
+        if share is not None:
+            self._shared[share] = entry
+        self.conds[section].append(entry)
+
+    def section(self, section: str) -> tuple[_Codes, list[str]]:
+        """Codes of the section's text per lot and the distinct texts.
+
+        Messages are joined by ", " in the order of the conditions; the same "sin dato" reason (e.g. a lot
+        without PIT) is said once per section.
+        """
+        entries = self.conds[section]
+        group, first = _group([codes for codes, _ in entries], self.n)
+        picked = [[vocab[c] for c in codes[first].tolist()] for codes, vocab in entries]
+        texts: list[str] = []
+        for parts in zip(*picked, strict=True) if picked else ((),) * len(first):
+            acc = ""
+            for text, from_unknown in parts:
+                if not text:
+                    continue
+                if not acc:
+                    acc = text
+                elif not (from_unknown and text in acc):
+                    acc = acc + ", " + text
+            texts.append(acc)
+        return group, texts
+
+
+def _take(codes: _Codes, texts: list[str], index: pd.Index) -> pd.Series:
+    """Per-lot texts as an object column whose rows share the distinct string objects (8 bytes a lot)."""
+    values = np.empty(len(texts), dtype=object)
+    values[:] = texts
+    return pd.Series(values[codes], index=index, dtype=object)
 
 
 def use_categories(uso: pd.Series, *, rules: Rules) -> pd.Series:
@@ -175,54 +329,6 @@ def scenario_score(escenario: dict[str, object], *, rules: Rules) -> float:
     return float(rules["ecoeficiencia"]["niveles"][-1]["puntaje_min"])
 
 
-def _pick(message: object, rows: npt.NDArray[np.intp]) -> _Obj:
-    if isinstance(message, str):
-        return np.full(len(rows), message, dtype=object)
-    if callable(message):
-        return np.asarray(message(rows), dtype=object)
-    return _text(np.asarray(message, dtype=object)[rows], len(rows))
-
-
-class _Motivos:
-    """Accumulates, per section, the message of each failed or unknown condition (vectorised)."""
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-        self.parts: dict[str, _Obj] = {s: np.full(n, "", dtype=object) for s in SECTIONS}
-
-    def add(self, section: str, cond: pd.arrays.BooleanArray, fail: object, unknown: object) -> None:
-        """Append the message of ``cond`` where it is False (``fail``) or NA (``unknown``).
-
-        Messages are a text, an array over all lots, or a function of the failing rows' positions (so that
-        per-lot texts are only formatted where a condition fails).
-        """
-        is_false = (~cond).fillna(False).to_numpy(dtype=bool)
-        is_na = np.asarray(cond.isna(), dtype=bool)
-        rows = np.flatnonzero(is_false | is_na)
-        if not len(rows):
-            return
-        msg = np.where(is_false[rows], _pick(fail, rows), _pick(unknown, rows)).astype(object)
-        acc = self.parts[section]
-        prev = acc[rows]
-        # the same "sin dato" reason (e.g. a lot without PIT) is said once per section
-        # (checked only on unknown conditions with earlier messages, to keep fixed-width strings small)
-        check = np.flatnonzero(is_na[rows] & (prev != "") & (msg != ""))
-        if len(check):
-            repeated = np.char.find(prev[check].astype(str), msg[check].astype(str)) >= 0
-            msg[check[repeated]] = ""
-        both = (prev != "") & (msg != "")
-        acc[rows] = np.where(both, prev + ", " + msg, np.where(prev == "", msg, prev)).astype(object)
-
-    def combined(self) -> _Obj:
-        out = np.full(self.n, "", dtype=object)
-        for key, label in SECTIONS.items():
-            part = self.parts[key]
-            piece = np.where(part != "", label + ": " + part, "").astype(object)
-            both = (out != "") & (piece != "")
-            out = np.where(both, out + "; " + piece, np.where(out == "", piece, out)).astype(object)
-        return out
-
-
 def evaluate(
     frame: pd.DataFrame, *, rules: Rules, escenario: dict[str, object], missing: Iterable[str] = ()
 ) -> pd.DataFrame:
@@ -255,7 +361,8 @@ def evaluate(
     n = len(frame)
     um = rules["umbrales"]
     missing = set(missing)
-    out = pd.DataFrame(index=frame.index)
+    index = frame.index
+    cols: dict[str, Any] = {}
     mot = _Motivos(n)
 
     def sin_capa(*layers: str) -> str:
@@ -263,22 +370,27 @@ def evaluate(
 
     area = frame["area_m2"].to_numpy(dtype=np.float64)
     area_known = np.isfinite(area)
+    area_floor = np.floor(area)  # area messages print floor(area): the key of their texts
     has_pit = frame["codigo_pit"].notna().to_numpy()
-    uso_txt = _text(frame["uso_principal"], n)
-    cat = frame["uso_categoria"]
-    cat_known = cat.notna().to_numpy()
-    cat_txt = _text(cat, n)
-    # "uso RU1 (R1)": the code as written in the layer, and its category when they differ
-    uso_label = np.where(
-        (cat_txt != "") & (cat_txt != uso_txt), uso_txt + " (" + cat_txt + ")", uso_txt
-    ).astype(object)
-    uso_unknown_msg = np.where(
-        has_pit,
-        np.where(
-            uso_txt == "", "sin dato: PIT sin uso principal", "sin dato: uso '" + uso_txt + "' desconocido"
-        ),
-        "sin dato: predio sin PIT",
-    ).astype(object)
+    # text columns as codes + distinct texts: the messages below are formatted per distinct value, not per lot
+    uso = _Labels(frame["uso_principal"])
+    cat = _Labels(frame["uso_categoria"])
+    cat_known = frame["uso_categoria"].notna().to_numpy()
+
+    def uso_label(rows: npt.NDArray[np.intp]) -> _Obj:
+        # "uso RU1 (R1)": the code as written in the layer, and its category when they differ
+        u, c = uso[rows], cat[rows]
+        return np.where((c != "") & (c != u), u + " (" + c + ")", u).astype(object)
+
+    def uso_unknown(rows: npt.NDArray[np.intp]) -> _Obj:
+        u = uso[rows]
+        return np.where(
+            has_pit[rows],
+            np.where(u == "", "sin dato: PIT sin uso principal", "sin dato: uso '" + u + "' desconocido"),
+            "sin dato: predio sin PIT",
+        ).astype(object)
+
+    uso_unknown_msg = _Keyed(uso_unknown, has_pit, uso.codes)
 
     # --- shared road conditions (Art. 5 c–e, 13 c–e, 16 d–e)
     nv = frame["n_vias_frente"].astype("Int64")
@@ -291,59 +403,68 @@ def evaluate(
     unknown_w = frame["ancho_desconocido"].to_numpy(dtype=bool)
     ancho_ok_known = vias_known & ((nv_arr == 0) | narrow | ~unknown_w)
     ancho = _bool((nv_arr > 0) & ~narrow, ancho_ok_known)
-    via_angosta = frame["via_mas_angosta"].to_numpy(dtype=object)
+    via_angosta = _Labels(frame["via_mas_angosta"])
 
     def ancho_fail(rows: npt.NDArray[np.intp]) -> _Obj:
-        text = (
-            "frente a vía de "
-            + _fmt(min_w[rows])
-            + f" m < {ancho_min:g} m ("
-            + _text(via_angosta[rows], len(rows))
-            + ")"
-        )
+        text = "frente a vía de " + _fmt(min_w[rows]) + f" m < {ancho_min:g} m (" + via_angosta[rows] + ")"
         return np.where(nv_arr[rows] == 0, "", text).astype(object)
 
-    ancho_unknown = np.where(vias_known, "sin dato: ancho de vía desconocido", sin_capa("vias")).astype(
-        object
+    ancho_fail_msg = _Keyed(ancho_fail, nv_arr == 0, min_w, via_angosta.codes)
+    ancho_unknown = _Keyed(
+        lambda rows: np.where(
+            vias_known[rows], "sin dato: ancho de vía desconocido", sin_capa("vias")
+        ).astype(object),
+        vias_known,
     )
     sc_val, sc_known = _nb(frame["frente_sin_continuidad"])
     continuidad = _bool(~sc_val, sc_known)
-    vias_sc = frame["vias_sin_continuidad"].to_numpy(dtype=object)
-
-    def cont_fail(rows: npt.NDArray[np.intp]) -> _Obj:
-        return ("vía sin continuidad (" + _text(vias_sc[rows], len(rows)) + ")").astype(object)
+    vias_sc = _Labels(frame["vias_sin_continuidad"])
+    cont_fail = _Keyed(
+        lambda rows: ("vía sin continuidad (" + vias_sc[rows] + ")").astype(object), vias_sc.codes
+    )
 
     pe_val, pe_known = _nb(frame["en_plan_especial"])
     sin_plan = _bool(~pe_val, pe_known)
-    planes = frame["plan_especial"].to_numpy(dtype=object)
+    planes = _Labels(frame["plan_especial"])
+    plan_fail = _Keyed(lambda rows: ("en plan especial (" + planes[rows] + ")").astype(object), planes.codes)
 
-    def plan_fail(rows: npt.NDArray[np.intp]) -> _Obj:
-        return ("en plan especial (" + _text(planes[rows], len(rows)) + ")").astype(object)
-
-    def area_cond(threshold: float, label: str) -> tuple[pd.arrays.BooleanArray, object]:
+    def area_cond(threshold: float, label: str) -> tuple[pd.arrays.BooleanArray, _Keyed]:
         cond = _bool(area >= threshold, area_known)
-
-        def msg(rows: npt.NDArray[np.intp]) -> _Obj:
-            return ("área " + _fmt_floor(area[rows]) + f" m² < {label}").astype(object)
-
+        msg = _Keyed(
+            lambda rows: ("área " + _fmt_floor(area[rows]) + f" m² < {label}").astype(object), area_floor
+        )
         return cond, msg
 
     # --- Sección II ZUAE (Art. 5)
     z_val, z_known = _nb(frame["en_zuae"])
-    conds: dict[str, tuple[pd.arrays.BooleanArray, Any, Any]] = {}
+    conds: dict[str, tuple[pd.arrays.BooleanArray, _Message, _Message]] = {}
     conds["zuae_en_zuae"] = (_bool(z_val, z_known), "fuera de ZUAE", sin_capa("zuae"))
     a_min = float(um["area_min_zuae_m2"])
     c, m = area_cond(a_min, f"{a_min:g} m²")
     conds["zuae_area"] = (c, m, "sin dato: área del predio")
     # --- Sección V COS PB (Art. 13)
-    clas = frame["clasificacion"] if "clasificacion" in frame.columns else pd.Series(None, index=frame.index)
-    clas_txt = _text(clas.astype(object).where(clas.notna(), None), n)
-    clas_norm = np.char.lower(clas_txt.astype(str))
-    urbano_known = clas_txt != ""
+    clas = _Labels(
+        frame["clasificacion"]
+        if "clasificacion" in frame.columns
+        else pd.Series(None, index=index, dtype=object)
+    )
+    clas_urbano = np.array([str(t).lower() == "urbano" for t in clas.texts], dtype=bool)
+    urbano_known = clas.per_lot(np.array([t != "" for t in clas.texts], dtype=bool))
+    pit_or_not = _Keyed(
+        lambda rows: np.where(
+            has_pit[rows], "sin dato: lote mínimo del PIT", "sin dato: predio sin PIT"
+        ).astype(object),
+        has_pit,
+    )
     conds["cos_pb_urbano"] = (
-        _bool(clas_norm == "urbano", urbano_known),
-        ("suelo " + clas_txt + " (no urbano)").astype(object),
-        np.where(has_pit, "sin dato: clasificación del suelo en el PIT", "sin dato: predio sin PIT"),
+        _bool(clas.per_lot(clas_urbano), urbano_known),
+        _Keyed(lambda rows: ("suelo " + clas[rows] + " (no urbano)").astype(object), clas.codes),
+        _Keyed(
+            lambda rows: np.where(
+                has_pit[rows], "sin dato: clasificación del suelo en el PIT", "sin dato: predio sin PIT"
+            ).astype(object),
+            has_pit,
+        ),
     )
     lm = (
         frame["lote_minimo"].to_numpy(dtype=np.float64)
@@ -352,14 +473,24 @@ def evaluate(
     )
     conds["cos_pb_lote_minimo"] = (
         _bool(area >= lm, area_known & np.isfinite(lm)),
-        lambda rows: "área " + _fmt_floor(area[rows]) + " m² < lote mínimo " + _fmt(lm[rows]) + " m²",
-        np.where(has_pit, "sin dato: lote mínimo del PIT", "sin dato: predio sin PIT"),
+        _Keyed(
+            lambda rows: (
+                "área " + _fmt_floor(area[rows]) + " m² < lote mínimo " + _fmt(lm[rows]) + " m²"
+            ).astype(object),
+            area_floor,
+            lm,
+        ),
+        pit_or_not,
     )
     excl = set(um["usos_excluidos_cos_pb"])
-    cat_arr = cat.to_numpy(dtype=object)
+    in_excl = cat.per_lot(np.array([t in excl for t in cat.texts[:-1]] + [False], dtype=bool))
     conds["cos_pb_uso"] = (
-        _bool(~pd.Series(cat_arr).isin(excl).to_numpy(), cat_known),
-        ("uso " + uso_label + " excluido (Art. 13 i)").astype(object),
+        _bool(~in_excl, cat_known),
+        _Keyed(
+            lambda rows: ("uso " + uso_label(rows) + " excluido (Art. 13 i)").astype(object),
+            uso.codes,
+            cat.codes,
+        ),
         uso_unknown_msg,
     )
     # --- Sección VI Eco-eficiencia (Art. 16)
@@ -367,9 +498,14 @@ def evaluate(
     c, m = area_cond(e_min, f"{e_min:g} m²")
     conds["eco_area"] = (c, m, "sin dato: área del predio")
     admit = set(um["usos_ecoeficiencia"])
+    in_admit = cat.per_lot(np.array([t in admit for t in cat.texts[:-1]] + [False], dtype=bool))
     conds["eco_uso"] = (
-        _bool(pd.Series(cat_arr).isin(admit).to_numpy(), cat_known),
-        ("uso " + uso_label + " no admitido (Art. 16 b)").astype(object),
+        _bool(in_admit, cat_known),
+        _Keyed(
+            lambda rows: ("uso " + uso_label(rows) + " no admitido (Art. 16 b)").astype(object),
+            uso.codes,
+            cat.codes,
+        ),
         uso_unknown_msg,
     )
     me_val, me_known = _nb(frame["en_influencia_metro"])
@@ -380,33 +516,39 @@ def evaluate(
         sin_capa("areas_influencia", "estaciones"),
     )
     r_val, r_known = _nb(frame["riesgo_no_mitigable"])
-    riesgo_ids = frame["riesgo_ids"].to_numpy(dtype=object)
+    riesgo = _Labels(frame["riesgo_ids"])
     conds["eco_sin_riesgo"] = (
         _bool(~r_val, r_known),
-        lambda rows: "en zona de riesgo no mitigable (" + _text(riesgo_ids[rows], len(rows)) + ")",
+        _Keyed(
+            lambda rows: ("en zona de riesgo no mitigable (" + riesgo[rows] + ")").astype(object),
+            riesgo.codes,
+        ),
         sin_capa("riesgo"),
     )
+    shared: dict[str, str] = {}
     for sec in ("zuae", "cos_pb", "eco"):
         conds[f"{sec}_frente"] = (frente, "sin frente a vía", sin_capa("vias"))
-        conds[f"{sec}_ancho_via"] = (ancho, ancho_fail, ancho_unknown)
+        conds[f"{sec}_ancho_via"] = (ancho, ancho_fail_msg, ancho_unknown)
         conds[f"{sec}_continuidad"] = (continuidad, cont_fail, sin_capa("vias"))
         conds[f"{sec}_sin_plan_especial"] = (sin_plan, plan_fail, sin_capa("planes_especiales"))
+        for name in ("frente", "ancho_via", "continuidad", "sin_plan_especial"):
+            shared[f"{sec}_{name}"] = name  # the same condition and messages in the three sections
 
     elegible_names = {"zuae": "elegible_zuae", "cos_pb": "elegible_cos_pb", "eco": "elegible_ecoeficiencia"}
     for sec, names in CONDITIONS.items():
         result = pd.array(np.ones(n, dtype=bool), dtype="boolean")
         for name in names:
             cond, fail, unknown = conds[name]
-            out[name] = cond
+            cols[name] = cond
             result = result & cond
-            mot.add(sec, cond, fail, unknown)
-        out[elegible_names[sec]] = result
+            mot.add(sec, cond, fail, unknown, share=shared.get(name))
+        cols[elegible_names[sec]] = result
 
-    ez = out["elegible_zuae"]
+    ez = cols["elegible_zuae"]
     pisos_zuae = np.where(ez.fillna(False).to_numpy(dtype=bool), int(um["pisos_max_zuae"]), 0).astype(
         np.int64
     )
-    out["pisos_adicionales_zuae"] = pd.arrays.IntegerArray(pisos_zuae, ez.isna().to_numpy())
+    cols["pisos_adicionales_zuae"] = pd.arrays.IntegerArray(pisos_zuae, np.asarray(ez.isna(), dtype=bool))
 
     base = (
         frame["pisos_basicos"].to_numpy(dtype=np.float64)
@@ -414,15 +556,25 @@ def evaluate(
         else np.full(n, np.nan)
     )
     floors = eco_extra_floors(scenario_score(escenario, rules=rules), me_val, ce_val, base, rules=rules)
-    eleg = out["elegible_ecoeficiencia"]
-    value = np.where(eleg.fillna(False).to_numpy(dtype=bool), floors, 0.0)
-    unknown = eleg.isna().to_numpy() | (eleg.fillna(False).to_numpy(dtype=bool) & ~np.isfinite(floors))
-    out["pisos_adicionales_max"] = pd.arrays.IntegerArray(np.nan_to_num(value).astype(np.int64), unknown)
-    out["motivos_zuae"] = mot.parts["zuae"]
-    out["motivos_cos_pb"] = mot.parts["cos_pb"]
-    out["motivos_eco"] = mot.parts["eco"]
-    out["motivos"] = mot.combined()
-    return out
+    eleg = cols["elegible_ecoeficiencia"]
+    yes = eleg.fillna(False).to_numpy(dtype=bool)
+    value = np.where(yes, floors, 0.0)
+    unknown = np.asarray(eleg.isna(), dtype=bool) | (yes & ~np.isfinite(floors))
+    cols["pisos_adicionales_max"] = pd.arrays.IntegerArray(np.nan_to_num(value).astype(np.int64), unknown)
+
+    # --- motivos: one text per distinct combination of messages, taken for every lot
+    sections = {sec: mot.section(sec) for sec in SECTIONS}
+    for sec, (codes, texts) in sections.items():
+        cols[f"motivos_{sec}"] = _take(codes, texts, index)
+    group, first = _group([codes for codes, _ in sections.values()], n)
+    picked = [np.asarray(texts, dtype=object)[codes[first]] for codes, texts in sections.values()]
+    labels = list(SECTIONS.values())
+    combined = [
+        "; ".join(f"{label}: {part}" for label, part in zip(labels, parts, strict=True) if part)
+        for parts in zip(*picked, strict=True)
+    ]
+    cols["motivos"] = _take(group, combined, index)
+    return pd.DataFrame(cols, index=index)
 
 
 __all__ = [

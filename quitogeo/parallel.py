@@ -149,4 +149,70 @@ def query(
     return results[0] if len(results) == 1 else np.concatenate(results, axis=1)
 
 
-__all__ = ["ENV_THREADS", "MIN_CHUNK", "chunks_for", "elementwise", "map_chunks", "n_threads", "query"]
+def prepared_copies(geoms: npt.ArrayLike) -> list[npt.NDArray[np.object_]]:
+    """One prepared copy of ``geoms`` per thread (the first is ``geoms`` itself), for :func:`prepared_pairs`.
+
+    A prepared geometry is not thread-safe (GEOS builds its internal indexes lazily, on first use), so each
+    thread gets its own copy; a WKB round trip copies the coordinates bit for bit, so every predicate gives
+    exactly what it gives on the original.
+    """
+    arr = np.asarray(geoms, dtype=object)
+    wkb = shapely.to_wkb(arr)
+    copies = [arr] + [np.asarray(shapely.from_wkb(wkb), dtype=object) for _ in range(n_threads() - 1)]
+    for c in copies:
+        shapely.prepare(c)
+    return copies
+
+
+def prepared_pairs(
+    func: Callable[..., Any],
+    copies: list[npt.NDArray[np.object_]],
+    pos: npt.NDArray[np.intp],
+    others: npt.NDArray[np.object_],
+    *,
+    min_chunk: int = MIN_CHUNK,
+) -> npt.NDArray[Any]:
+    """``func(copies[0][pos], others)`` for a predicate on prepared geometries, over chunks in threads.
+
+    Parameters
+    ----------
+    func : callable
+        A shapely binary predicate (``shapely.covers``, ``shapely.intersects``…) whose first argument is the
+        prepared side.
+    copies : list of numpy.ndarray
+        From :func:`prepared_copies`: thread ``i`` only ever uses ``copies[i]``.
+    pos : numpy.ndarray of int
+        Position in the prepared array of each pair's first geometry.
+    others : numpy.ndarray
+        Each pair's second geometry (aligned with ``pos``).
+    min_chunk : int, optional
+        Fewest pairs per thread.
+
+    Returns
+    -------
+    numpy.ndarray
+        Exactly ``func(copies[0][pos], others)``.
+    """
+    slices = chunks_for(len(pos), min_chunk=min_chunk)
+    if len(slices) <= 1 or len(copies) < len(slices):
+        return np.asarray(func(copies[0][pos], others))
+
+    def part(i: int) -> Any:
+        start, stop = slices[i]
+        return func(copies[i][pos[start:stop]], others[start:stop])
+
+    pool = _executor(n_threads())
+    return np.concatenate(list(pool.map(part, range(len(slices)))))
+
+
+__all__ = [
+    "ENV_THREADS",
+    "MIN_CHUNK",
+    "chunks_for",
+    "elementwise",
+    "map_chunks",
+    "n_threads",
+    "prepared_copies",
+    "prepared_pairs",
+    "query",
+]

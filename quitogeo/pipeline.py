@@ -309,47 +309,44 @@ def stage_cod(joined: pd.DataFrame, ctx: Context) -> pd.DataFrame:
     vs_rules = rules["valor_suelo"]
     cats = rules["usos"]["categorias"]
     fu_by_cat = {cat: float(vs_rules["fu"][spec["fu"]]) for cat, spec in cats.items()}
-    fu = joined["uso_categoria"].map(fu_by_cat).astype("float64").to_numpy()
+    fu = _per_value(joined["uso_categoria"], lambda cat: fu_by_cat.get(cat, np.nan), np.nan, np.float64)
     alfa = np.full(n, float(rules.alfa))
     vc = np.full(n, float(vs_rules["vc"][vs_rules["estructura_predeterminada"]]))
     ae = joined["ae_m2"].to_numpy(dtype=np.float64)
     area = joined["area_m2"].to_numpy(dtype=np.float64)
     aiva = joined["aiva_valor"].to_numpy(dtype=np.float64)
 
-    problems: list[np.ndarray] = []
-
-    def reason(mask: np.ndarray, text: str | np.ndarray) -> None:
-        problems.append(np.where(mask, text, "").astype(object))
-
-    reason(
-        ~np.isfinite(area) & (joined["area_fuente"].isna().to_numpy()), "sin geometría ni área de escritura"
+    # estado: the lot's problems joined by "; " in this order. Each problem is a code per lot (0: none);
+    # the text is built once per distinct combination of codes, then taken for every lot.
+    sin_pit = joined["codigo_pit"].isna().to_numpy()
+    flags = (
+        (~np.isfinite(area) & joined["area_fuente"].isna().to_numpy()).astype(np.int64)
+        + 2 * sin_pit
+        + 4 * ~np.isfinite(aiva)
     )
-    reason(joined["codigo_pit"].isna().to_numpy(), "sin PIT")
-    reason(~np.isfinite(aiva), "sin AIVA registrada")
+    fixed = ("sin geometría ni área de escritura", "sin PIT", "sin AIVA registrada")
     uso = joined["uso_principal"]
+    uso_codes, uso_values = pd.factorize(uso, use_na_sentinel=True)
     unknown_use = uso.notna().to_numpy() & joined["uso_categoria"].isna().to_numpy()
-    reason(
-        unknown_use,
-        ("uso desconocido (" + uso.fillna("").astype(str).to_numpy(dtype=object) + ")").astype(object),
-    )
-    ae_prob = joined["ae_problema"].to_numpy(dtype=object)
-    reason(
-        ~pd.isna(ae_prob) & joined["codigo_pit"].notna().to_numpy(),
-        np.where(pd.isna(ae_prob), "", ae_prob).astype(object),
-    )
-    estado = np.full(n, "", dtype=object)
-    for part in problems:
-        both = (estado != "") & (part != "")
-        estado = np.where(both, estado + "; " + part, np.where(estado == "", part, estado)).astype(object)
-    ok = (
-        (estado == "")
-        & np.isfinite(ae)
-        & np.isfinite(area)
-        & (area > 0)
-        & np.isfinite(aiva)
-        & np.isfinite(fu)
-    )
-    estado = np.where(estado == "", np.where(ok, "ok", "sin datos para el COD"), estado).astype(object)
+    uso_key = np.where(unknown_use, uso_codes + 1, 0)
+    ae_codes, ae_values = pd.factorize(joined["ae_problema"], use_na_sentinel=True)
+    ae_key = np.where((ae_codes >= 0) & ~sin_pit, ae_codes + 1, 0)
+    ok = np.isfinite(ae) & np.isfinite(area) & (area > 0) & np.isfinite(aiva) & np.isfinite(fu)
+    key = ((flags * (len(uso_values) + 1) + uso_key) * (len(ae_values) + 1) + ae_key) * 2 + ok
+    group, distinct = pd.factorize(key)
+    texts = np.empty(len(distinct), dtype=object)
+    for g, k in enumerate(distinct.tolist()):
+        k, is_ok = divmod(k, 2)
+        k, a_k = divmod(k, len(ae_values) + 1)
+        f_k, u_k = divmod(k, len(uso_values) + 1)
+        parts = [text for bit, text in enumerate(fixed) if f_k & (1 << bit)]
+        if u_k:
+            parts.append(f"uso desconocido ({uso_values[u_k - 1]})")
+        if a_k:
+            parts.append(str(ae_values[a_k - 1]))
+        texts[g] = "; ".join(p for p in parts if p) or ("ok" if is_ok else "sin datos para el COD")
+    estado = texts[group]  # a new array: the rows the calc core refuses are rewritten below
+    ok = np.array([t == "ok" for t in texts], dtype=bool)[group]
 
     ic = np.full(n, np.nan)
     beta = np.full(n, np.nan)
@@ -382,8 +379,8 @@ def stage_cod(joined: pd.DataFrame, ctx: Context) -> pd.DataFrame:
         valid = res["valido"].to_numpy(dtype=bool)
         if (~valid).any():
             # the calc core refused these rows (e.g. a value out of range): say why, the COD stays null
-            motivo = res["motivo_calc"].astype(str).to_numpy(dtype=object)
-            estado[pos[~valid]] = ("COD no calculable: " + motivo[~valid]).astype(object)
+            motivo = res["motivo_calc"].to_numpy(dtype=object)[~valid].astype(str).astype(object)
+            estado[pos[~valid]] = ("COD no calculable: " + motivo).astype(object)
         vpos = pos[valid]
         priced[vpos] = True
         ic[vpos] = res["ic"].to_numpy(dtype=np.float64)[valid]
@@ -405,8 +402,17 @@ def stage_cod(joined: pd.DataFrame, ctx: Context) -> pd.DataFrame:
     out["beta_fila"] = pd.arrays.IntegerArray(fila, ~priced)
     out["beta_columna"] = pd.arrays.IntegerArray(columna, ~priced)
     out["cod_centavos"] = pd.arrays.IntegerArray(cents, ~priced)
-    out["estado"] = estado
+    out["estado"] = pd.Series(estado, index=joined.index, dtype=object)
     return out
+
+
+def _per_value(
+    series: pd.Series, func: Callable[[Any], Any], null: Any, dtype: type[np.generic]
+) -> np.ndarray:
+    """``func`` of each lot's value, called once per distinct value (``null`` for nulls)."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    table = np.array([*(func(u) for u in uniques), null], dtype=dtype)
+    return table[codes]  # code -1 (null) takes the last entry
 
 
 #: Spatial stages, in order: name → function(lots, ctx, index).
@@ -484,23 +490,64 @@ def process_lots(
         t0 = time.perf_counter()
         parts.append(func(lots, ctx, index))
         tick(name, t0)
+    del index  # the lots' tree and areas are not needed by the table stages
+    # Under pandas' copy-on-write, concatenating along columns shares the parts' blocks: the growing frame
+    # the table stages read costs no copy of the earlier columns.
     joined = pd.concat(parts, axis=1)
     for name, tfunc in TABLE_STAGES.items():
         t0 = time.perf_counter()
-        joined = pd.concat([joined, tfunc(joined, ctx)], axis=1)
+        part = tfunc(joined, ctx)
+        parts.append(part)
+        joined = pd.concat([joined, part], axis=1)
         tick(name, t0)
     if bar is not None:
         bar.close()
-    joined["escenario"] = ctx.escenario["nombre"]
+    del joined
+    escenario = np.empty(len(lots), dtype=object)
+    escenario[:] = ctx.escenario["nombre"]  # one shared str object
+    parts.append(pd.DataFrame({"escenario": escenario}, index=lots.index))
     # text columns as object with None for null, whatever pandas inferred for this chunk (a chunk whose values
     # are all null would otherwise get another dtype): chunks and backends must give identical frames
-    for col in joined.columns:
-        dtype = joined[col].dtype
-        if dtype is np.dtype(object) or isinstance(dtype, pd.StringDtype):
-            values = np.array(joined[col].to_numpy(dtype=object), dtype=object)  # writable copy
-            values[pd.isna(values)] = None
-            joined[col] = pd.Series(values, index=joined.index, dtype="object")  # type: ignore[call-overload]
-    return joined
+    for i, part in enumerate(parts):
+        parts[i] = _text_as_object(part)
+    return pd.concat(parts, axis=1)
+
+
+def _text_as_object(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns of ``frame`` as object dtype with None for null (other columns untouched).
+
+    A pandas ``str``/``string`` column is factorised (in C) and each distinct value becomes one Python
+    string shared by the rows that hold it: a column of a few distinct texts costs 8 bytes a lot, not a
+    string object a lot. Object columns keep their objects; only their NaN/NA become None.
+    """
+    if not len(frame.columns):
+        return frame
+    out: dict[Any, pd.Series] = {}
+    changed = False
+    for col in frame.columns:
+        series = frame[col]
+        dtype = series.dtype
+        values: np.ndarray
+        if isinstance(dtype, pd.StringDtype):
+            codes, uniques = pd.factorize(series, use_na_sentinel=True)
+            table = np.empty(len(uniques) + 1, dtype=object)
+            table[:-1] = np.asarray(uniques, dtype=object)
+            table[-1] = None  # code -1 (null) takes the last entry
+            values = table[codes]
+        elif dtype == np.dtype(object):
+            values = series.to_numpy(dtype=object)
+            na = pd.isna(values)
+            if na.any():
+                values = values.copy()  # writable: never write into the stage's own array
+                values[na] = None
+        else:
+            out[col] = series
+            continue
+        out[col] = pd.Series(values, index=frame.index, dtype="object")  # type: ignore[call-overload]
+        changed = True
+    if not changed:
+        return frame
+    return pd.concat(out, axis=1) if len(out) else frame
 
 
 # ------------------------------------------------------------------------------------------------- assembly
@@ -692,7 +739,11 @@ def run(
     else:
         raise QuitogeoError(f"backend {backend!r} desconocido; use 'local' o 'dask'")
     check_integrity(lots, joined)
-    predios = gpd.GeoDataFrame(joined[_order_columns(joined)], geometry=lots.geometry.array, crs=lots.crs)
+    # copy=False: the columns are already one block each; consolidating them would copy the whole table
+    predios = gpd.GeoDataFrame(
+        joined[_order_columns(joined)], geometry=lots.geometry.array, crs=lots.crs, copy=False
+    )
+    del joined
     from quitogeo.summary import resumen
 
     t0 = time.perf_counter()

@@ -40,7 +40,8 @@ def area_excedente(frame: pd.DataFrame, *, rules: Rules, escenario: dict[str, An
         ``cos_total_basico``, ``cos_total_maximo``, and ``elegible_zuae``/``elegible_ecoeficiencia``,
         ``pisos_adicionales_max`` from :func:`quitogeo.eligibility.evaluate`.
     rules : Rules
-        ``umbrales.pisos_max_zuae`` and ``tolerancias.ae_decimales`` (the precision Ae is stated and priced at).
+        ``umbrales.pisos_max_zuae`` and ``tolerancias.ae_decimales`` (the precision Ae is stated and priced
+        at).
     escenario : dict
         From :meth:`Rules.scenario` (``tipo`` and its parameters).
 
@@ -84,8 +85,8 @@ def area_excedente(frame: pd.DataFrame, *, rules: Rules, escenario: dict[str, An
     else:  # the rules loader already refuses unknown types
         raise ValueError(f"tipo de escenario desconocido: {tipo!r}")
     problem[~np.isfinite(area)] = "sin área del predio"
-    # Ae is stated to the rules' precision (cm² by default) so the figure printed for a lot is the figure priced:
-    # `quitogeo calc --ae <printed Ae>` gives the same cents (a float product like 5.6 × 480.73 would
+    # Ae is stated to the rules' precision (cm² by default) so the figure printed for a lot is the figure
+    # priced: `quitogeo calc --ae <printed Ae>` gives the same cents (a float product like 5.6 × 480.73 would
     # otherwise carry 2692.0879999999997 into the calc core).
     decimals = int(rules["tolerancias"]["ae_decimales"])
     ae = np.where(pd.isna(problem), np.round(ae, decimals), np.nan)

@@ -29,6 +29,26 @@ def aiva_band(aiva: pd.Series, *, rules: Rules) -> pd.Series:
     return pd.Series(labels, index=aiva.index, dtype=object)
 
 
+def _group_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer group of each lot and the group labels (null reads :data:`SIN_DATO`), one hash pass."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    labels = np.empty(len(uniques) + 1, dtype=object)
+    labels[:-1] = np.asarray(uniques, dtype=object)
+    labels[-1] = SIN_DATO
+    # a value spelled "sin dato" and a null are one group, as when grouping the texts themselves
+    label_codes, distinct = pd.factorize(labels)
+    return label_codes[codes], np.asarray(distinct, dtype=object)
+
+
+def _aiva_band_codes(aiva: pd.Series, *, rules: Rules) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`aiva_band` as integer groups and labels (the bands are computed on numbers, not texts)."""
+    lo, hi = (float(x) for x in rules["beta"]["aiva_limites"])
+    v = pd.to_numeric(aiva, errors="coerce").to_numpy(dtype=np.float64)
+    codes = np.where(np.isnan(v), 0, np.where(v <= lo, 1, np.where(v < hi, 2, 3)))
+    labels = np.array([SIN_DATO, f"AIVA ≤ {lo:g}", f"{lo:g} < AIVA < {hi:g}", f"AIVA ≥ {hi:g}"], dtype=object)
+    return codes, labels
+
+
 def resumen(predios: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     """Aggregate a run's ``predios_resultado`` into the ``resumen`` table.
 
@@ -50,15 +70,17 @@ def resumen(predios: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
         dato``.
     """
     cents = predios["cod_centavos"].astype("Int64")
+    # each grouping as integer codes + labels: grouping by the codes gives the same groups, rows in the same
+    # order (hence the same sums) as grouping by the texts, without hashing a text per lot and grouping
+    dims: dict[str, tuple[np.ndarray, np.ndarray]] = {
+        "administracion_zonal": _group_codes(predios["administracion_zonal"]),
+        "parroquia": _group_codes(predios["parroquia"]),
+        "banda_aiva": _aiva_band_codes(predios["aiva_valor"], rules=rules),
+        "total": (np.zeros(len(predios), dtype=np.int64), np.array(["todos"], dtype=object)),
+    }
     base = pd.DataFrame(
         {
-            "administracion_zonal": predios["administracion_zonal"]
-            .astype(object)
-            .where(predios["administracion_zonal"].notna(), SIN_DATO),
-            "parroquia": predios["parroquia"].astype(object).where(predios["parroquia"].notna(), SIN_DATO),
-            "banda_aiva": aiva_band(predios["aiva_valor"], rules=rules),
-            "total": "todos",
-            "n_predios": 1,
+            "n_predios": np.ones(len(predios), dtype=np.int64),
             "n_con_cod": cents.notna().astype(np.int64),
             "elegibles_zuae": predios["elegible_zuae"].astype("boolean").fillna(False).astype(np.int64),
             "elegibles_cos_pb": predios["elegible_cos_pb"].astype("boolean").fillna(False).astype(np.int64),
@@ -87,7 +109,7 @@ def resumen(predios: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     if con_ambitos:
         amb_cents = predios["cod_ambito_centavos"].astype("Int64")
         aplicado = predios["ambito_aplicado"].astype(object)
-        base["ambito"] = aplicado.where(aplicado.notna(), SIN_DATO)
+        dims["ambito"] = _group_codes(aplicado)
         base["n_con_cod_ambito"] = amb_cents.notna().astype(np.int64)
         base["centavos_ambito"] = amb_cents.fillna(0).astype(np.int64)
         values += ["n_con_cod_ambito", "centavos_ambito"]
@@ -95,8 +117,12 @@ def resumen(predios: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     # --- end ámbitos ---------------------------------------------------------------------------------------
     frames = []
     for dim in groupings:
-        g = base.groupby(dim, sort=True, dropna=False)[values].sum().reset_index()
-        g = g.rename(columns={dim: "grupo"})
+        codes, labels = dims[dim]
+        g = base[values].groupby(codes, sort=True).sum()
+        grupo = labels[g.index.to_numpy()]
+        order = sorted(range(len(grupo)), key=grupo.__getitem__)  # by label, as grouping the texts sorts
+        g = g.iloc[order].reset_index(drop=True)
+        g.insert(0, "grupo", grupo[order])
         g.insert(0, "agrupacion", dim)
         frames.append(g)
     out = pd.concat(frames, ignore_index=True)

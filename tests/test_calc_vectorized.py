@@ -192,3 +192,22 @@ def test_mayor_frame_picks_the_larger_per_row() -> None:
     out = mayor_frame(uso, lm)
     assert out["ambito_ganador"].tolist() == ["lote-minimo", "uso"]
     assert out["cod_centavos"].tolist() == [975000, 122850]
+
+
+def test_ic_edge_rows_in_whole_cents_match_the_decimal_comparison() -> None:
+    # Ae exactly 2 × área (IC = 2, the closed upper edge of column 2) and one cent around it: the integer
+    # comparison of whole-cent values must give the scalar form's Decimal answer (2, 2, 3 and 1 below 1)
+    from decimal import Decimal
+
+    from quitogeo.calc.beta import beta_bands, ic_column_from_ae
+    from quitogeo.calc.params import calc_params
+
+    params = calc_params(R)
+    area = np.array([480.73, 480.73, 480.73, 0.07, 123456.78, 333.33])
+    ae = np.array([961.46, 961.45, 961.47, 0.14, 246913.56, 333.32])
+    _, columna, _ = beta_bands(np.full(6, 300.0), ae, area, params)
+    want = [
+        ic_column_from_ae(Decimal(repr(float(a))), Decimal(repr(float(t))), params)
+        for a, t in zip(ae, area, strict=True)
+    ]
+    assert columna.tolist() == want == [2, 2, 3, 2, 2, 1]

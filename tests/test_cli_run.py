@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pyogrio
 import pytest
 from click.testing import CliRunner
@@ -70,3 +71,84 @@ def test_missing_project_is_a_data_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["run", str(tmp_path / "nada.gpkg"), "--out", str(tmp_path / "o")])
     assert result.exit_code == 1
     assert "nada.gpkg" in result.output
+
+
+def _result_like(n: int = 12):
+    """A small RunResult with what makes chunked writing tricky: nullable ints/booleans, a text column that is
+    null in the first rows only, and a Polygon/MultiPolygon mix (promoted to MultiPolygon)."""
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
+    import shapely
+
+    from quitogeo.pipeline import RunResult
+
+    geoms = [shapely.box(500_000 + 10 * i, 9_975_000, 500_008 + 10 * i, 9_975_008) for i in range(n)]
+    geoms[-1] = shapely.MultiPolygon([geoms[-1], shapely.box(0, 0, 1, 1)])
+    geoms[2] = None
+    predios = gpd.GeoDataFrame(
+        {
+            "clave_catastral": [f"{i:04d}" for i in range(n)],
+            "motivos": [None] * 6 + ["frente < 12 m; vía angosta"] * (n - 6),
+            "elegible_zuae": pd.array([True, False, None] * (n // 3), dtype="boolean"),
+            "n_vias_frente": pd.array([1, None, 3] * (n // 3), dtype="Int64"),
+            "cod": np.linspace(0, 1, n),
+            "escenario": pd.Categorical(["base"] * n),
+        },
+        geometry=geoms,
+        crs=TM_QUITO,
+    )
+    table = pd.DataFrame({"clave": ["a"], "valor": ["b"]})
+    problemas = pd.DataFrame(
+        {
+            "capa": ["predios"],
+            "id": ["0001"],
+            "problema": ["x"],
+            "accion": ["y"],
+            "correccion": ["z"],
+            "bloqueante": [False],
+        }
+    )
+    return RunResult(predios=predios, resumen=table, problemas=problemas, metadatos=table)
+
+
+def test_chunked_write_is_the_one_call_file(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from quitogeo.export.gpkg import read_results, write_results
+
+    result = _result_like()
+    write_results(result, tmp_path / "a", chunk_rows=4)  # three batches
+    one = tmp_path / "one.gpkg"
+    plain = result.predios.assign(escenario=result.predios["escenario"].astype(object))
+    pyogrio.write_dataframe(plain, one, layer="predios_resultado", driver="GPKG", use_arrow=True)
+    got = pyogrio.read_info(tmp_path / "a" / "resultados.gpkg", layer="predios_resultado")
+    ref = pyogrio.read_info(one, layer="predios_resultado")
+    for key in ("fields", "ogr_types", "ogr_subtypes", "geometry_type", "crs", "features"):
+        assert list(np.atleast_1d(got[key])) == list(np.atleast_1d(ref[key])), key
+    assert got["geometry_type"] == "MultiPolygon"
+    _, a = pyogrio.read_arrow(tmp_path / "a" / "resultados.gpkg", layer="predios_resultado")
+    _, b = pyogrio.read_arrow(one, layer="predios_resultado")
+    assert a.equals(b)
+    back = read_results(tmp_path / "a").predios  # nullable booleans and integers survive the round trip
+    assert back["elegible_zuae"].dtype == "boolean" and back["n_vias_frente"].dtype == "Int64"
+    pd.testing.assert_series_equal(back["elegible_zuae"], result.predios["elegible_zuae"])
+    pd.testing.assert_series_equal(back["n_vias_frente"], result.predios["n_vias_frente"])
+    assert back["motivos"].isna().sum() == 6 and back["motivos"].iloc[-1] == "frente < 12 m; vía angosta"
+    assert back.geometry.isna().sum() == 1
+
+
+def test_non_text_object_column_still_written(tmp_path: Path) -> None:
+    from quitogeo.export.gpkg import write_results
+
+    result = _result_like()
+    result.predios["mixto"] = pd_object([1, "dos"] * 6)
+    write_results(result, tmp_path, chunk_rows=4)  # falls back to pyogrio's own typing of the column
+    back = pyogrio.read_dataframe(tmp_path / "resultados.gpkg", layer="predios_resultado")
+    assert back["mixto"].astype(str).tolist()[:2] == ["1", "dos"]
+
+
+def pd_object(values: list) -> object:
+    import pandas as pd
+
+    return pd.Series(values, dtype=object)

@@ -159,3 +159,30 @@ def test_density_points_bands() -> None:
 def test_use_categories_homologates_pugs_codes() -> None:
     got = use_categories(pd.Series(["RU1", " ru2 ", "Tipología 4", "XYZ", None]), rules=RULES)
     assert got.tolist() == ["R1", "R2", "R3", None, None]
+
+
+def test_texts_built_per_distinct_combination_match_lot_by_lot() -> None:
+    # motivos are assembled once per distinct combination of messages and taken for every lot: a batch of
+    # varied lots (repeats included) must read exactly as each lot evaluated alone
+    variants = [
+        {"area_m2": 300.0},
+        {"area_m2": 300.7},  # same floor (300) → same text as the row above
+        {"min_ancho_frente_m": 10.0, "via_mas_angosta": "Calle Y"},
+        {"min_ancho_frente_m": 10.0, "via_mas_angosta": "Calle Z"},
+        {"uso_principal": "XYZ", "uso_categoria": None, "codigo_pit": None},
+        {"en_zuae": pd.NA, "n_vias_frente": pd.NA, "min_ancho_frente_m": np.nan},
+        {},
+        {"area_m2": 300.0},
+    ]
+    batch = pd.concat([frame(**v) for v in variants], ignore_index=True)
+    for col in ("en_zuae", "frente_sin_continuidad", "en_plan_especial", "en_influencia_metro"):
+        batch[col] = batch[col].astype("boolean")
+    batch["n_vias_frente"] = batch["n_vias_frente"].astype("Int64")
+    got = evaluate(batch, rules=RULES, escenario=SCENARIO)
+    for i, v in enumerate(variants):
+        alone = one(**v)
+        for col in ("motivos_zuae", "motivos_cos_pb", "motivos_eco", "motivos"):
+            assert got[col].iloc[i] == alone[col], (i, col)
+    # equal texts are one shared object (8 bytes a lot, not a string a lot)
+    assert got["motivos"].iloc[0] is got["motivos"].iloc[7]
+    assert got["motivos"].dtype == object

@@ -179,3 +179,76 @@ def test_null_and_empty_lot_kept(small, tmp_path):
     for i, word in ((3, "nula"), (4, "vac")):
         rows = project.problems[project.problems["id"] == predios.loc[i, "clave_catastral"]]
         assert rows["problema"].str.contains(word).any()
+
+
+def test_arrow_hash_sees_nulls_and_geometry_not_padding():
+    import pyarrow as pa
+
+    from quitogeo.io.project import _arrow_hash
+
+    base = pa.table(
+        {"a": pa.array(["x", None, "z"]), "n": pa.array([1.0, None, 3.0]), "g": [b"\x01", b"", b"\x02"]}
+    )
+    same = pa.table(
+        {"a": pa.array(["x", None, "z"]), "n": pa.array([1.0, None, 3.0]), "g": [b"\x01", b"", b"\x02"]}
+    )
+    assert _arrow_hash(base) == _arrow_hash(same)
+    # a slice holds the same values at another buffer offset: the hash follows the values, not the buffers
+    sliced = pa.table(
+        {
+            "a": pa.array(["q", "x", None, "z"])[1:],
+            "n": pa.array([9.0, 1.0, None, 3.0])[1:],
+            "g": pa.array([b"\x09", b"\x01", b"", b"\x02"])[1:],
+        }
+    )
+    assert _arrow_hash(sliced) == _arrow_hash(base)
+    empty_not_null = base.set_column(0, "a", pa.array(["x", "", "z"]))
+    assert _arrow_hash(empty_not_null) != _arrow_hash(base)  # "" and null are different data
+    moved = base.set_column(2, "g", pa.array([b"\x01", b"", b"\x03"]))
+    assert _arrow_hash(moved) != _arrow_hash(base)  # the geometry WKB counts
+
+
+def test_problem_ids_only_for_reported_rows():
+    from quitogeo.io.columns import LAYER_SPECS
+    from quitogeo.io.project import _ids
+
+    frame = pd.DataFrame({"clave_catastral": ["0101", None, "  ", "0104"]})
+    ids = _ids(frame, LAYER_SPECS["predios"])
+    # filled clave → itself; null or blank → "fila i" (0-based row)
+    assert ids[np.array([True, True, True, True])].tolist() == ["0101", "fila 1", "fila 2", "0104"]
+    assert ids[pd.Series([False, False, True, False])].tolist() == ["fila 2"]
+    assert ids[np.array([3, 1])].tolist() == ["0104", "fila 1"]
+    frame.loc[0, "clave_catastral"] = "cambiada"  # ids are a snapshot of the column when they were made
+    assert ids[np.array([0])].tolist() == ["0101"]
+    no_id = _ids(frame, LAYER_SPECS["vias"])
+    assert no_id[np.array([False, True, False, False])].tolist() == ["fila 1"]
+
+
+def test_text_columns_share_repeated_strings():
+    from quitogeo.io.project import _object_text
+
+    text = pd.Series(["Calderón", None, "Eloy Alfaro"] + ["Calderón"] * 9, dtype="string")
+    out = _object_text(text)
+    assert out.dtype == object and out[1] is None
+    assert out.tolist() == [None if pd.isna(v) else v for v in text.tolist()]
+    assert out[0] is out[3]  # one Python string per distinct value
+    unique = pd.Series([f"{i:04d}" for i in range(8)], dtype="string")
+    assert _object_text(unique).tolist() == unique.tolist()
+
+
+def test_category_spelling_normalised_by_distinct_value(small, tmp_path):
+    layers = {k: v.copy() for k, v in small.items()}
+    p = layers["predios"]
+    p.loc[0, "regimen"] = "Propiedad Horizontal"  # variant → propiedad_horizontal
+    p.loc[1, "regimen"] = "condominio"  # unknown → kept, reported
+    p.loc[2, "regimen"] = None
+    p.loc[3, "administracion_zonal"] = "Manuela Saenz"  # the IR table writes Sáenz
+    project = read_project(write_gpkg(layers, tmp_path / "cat.gpkg"))
+    got = project.layers["predios"]
+    assert got["regimen"].dtype == object
+    assert got["regimen"].iloc[:3].tolist() == ["propiedad_horizontal", "condominio", None]
+    assert got["administracion_zonal"].iloc[3] == "Manuela Sáenz"
+    problems = project.problems
+    unknown = problems[problems["problema"].str.contains("valor desconocido en 'regimen'")]
+    assert unknown["id"].tolist() == [p["clave_catastral"].iloc[1]]
+    assert problems["problema"].str.contains("'administracion_zonal' escrito 'Manuela Saenz'").sum() == 1

@@ -83,7 +83,8 @@ def beta_lookup(aiva: Number, ic: Number, *, rules: Rules) -> BetaResult:
     aiva : Decimal, int, float or str
         The lot's highest AIVA value, $/m² (TEXT: with several AIVA, the highest).
     ic : Decimal, int, float or str
-        Índice de construcción IC = Ae / área (Anexo 01 Tabla 1) del terreno según escritura; 0 for ámbitos without Ae (READING).
+        Índice de construcción IC = Ae / área (Anexo 01 Tabla 1) del terreno según escritura; 0 for ámbitos
+        without Ae (READING).
     rules : Rules
         Source of the table and its band limits.
 
@@ -175,6 +176,8 @@ def beta_bands(
         if ic_hi == 1.0:
             near &= ae != edge_hi
     rows = np.flatnonzero(near)
+    if rows.size:
+        rows = _resolve_cent_edges(rows, ae, area_terreno, columna, params)
     # Resolve the remaining edge rows here with the exact comparison of the scalar form (two Decimals a row,
     # a few µs) instead of sending them through the whole scalar path; their cents are checked by the caller.
     for i in rows:
@@ -182,6 +185,57 @@ def beta_bands(
             Decimal(repr(float(ae[i]))), Decimal(repr(float(area_terreno[i]))), params
         )
     return fila, columna, np.zeros(aiva.shape, dtype=bool)
+
+
+#: Largest magnitude for which a float equal to ``n / 100`` (n integer) has exactly that value as its
+#: shortest decimal spelling: below it, the float spacing is far under 0.01, so only one number with at most
+#: two decimals lies in a float's rounding interval, and ``repr`` (the shortest one) is that number.
+_CENT_EXACT_MAX = 1e9
+
+
+def _resolve_cent_edges(
+    rows: npt.NDArray[np.intp],
+    ae: npt.NDArray[np.float64],
+    area_terreno: npt.NDArray[np.float64],
+    columna: npt.NDArray[np.int8],
+    params: CalcParams,
+) -> npt.NDArray[np.intp]:
+    """Decide, in integers, the IC column of edge rows whose Ae and área are whole cents (m² to 0.01).
+
+    For such a float x, ``Decimal(repr(x))`` is exactly ``round(100 x) / 100`` (see
+    :data:`_CENT_EXACT_MAX`), so the scalar form's ``Ae ⋚ límite × área`` is an exact comparison of the
+    integers ``100 Ae × 10^q`` and ``p × 100 área`` with ``límite = p / 10^q``. Ae is stated to cm² by the
+    scenarios and deed areas come with two decimals, so this settles nearly every edge row. Writes into
+    ``columna`` and returns the rows still to decide with Decimals.
+    """
+    limits = []
+    for lim in params.ic_limites:
+        sign, _digits, exponent = Decimal(lim).normalize().as_tuple()
+        q = max(0, -int(exponent))
+        p = int(Decimal(lim).scaleb(q))
+        if sign or q > 6 or p >= 10**6:
+            return rows  # an unusual limit: leave every row to the exact Decimal comparison
+        limits.append((p, q))
+    a = ae[rows]
+    t = area_terreno[rows]
+    with np.errstate(invalid="ignore"):
+        a100 = np.round(a * 100.0)
+        t100 = np.round(t * 100.0)
+        cents = (
+            (a100 / 100.0 == a)
+            & (t100 / 100.0 == t)
+            & (np.abs(a) < _CENT_EXACT_MAX)
+            & (np.abs(t) < _CENT_EXACT_MAX)
+        )
+    ai = np.where(cents, a100, 0).astype(np.int64)
+    ti = np.where(cents, t100, 0).astype(np.int64)
+    (p_lo, q_lo), (p_hi, q_hi) = limits
+    # column 1: Ae < l1 × área; 2: Ae ≤ l2 × área; else 3 (ic_column_from_ae), scaled by 10^q on both sides
+    below = ai * 10**q_lo < p_lo * ti
+    within = ai * 10**q_hi <= p_hi * ti
+    exact = np.where(below, 1, np.where(within, 2, 3)).astype(np.int8)
+    columna[rows[cents]] = exact[cents]
+    return rows[~cents]
 
 
 __all__ = [

@@ -15,13 +15,15 @@ parameter and rule, and NaN/<NA> in every money column. ``estricto=True`` raises
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from quitogeo.calc.beta import beta_bands
+from quitogeo.calc.beta import aiva_row, beta_bands, beta_cell, ic_column, ic_column_from_ae
 from quitogeo.calc.cod import (
     compute_cod_params,
     formula_edificabilidad,
@@ -31,6 +33,7 @@ from quitogeo.calc.cod import (
     formula_uso,
     ir_efectivo,
 )
+from quitogeo.calc.money import exact_context, round_cents
 from quitogeo.calc.params import AMBITOS, AMBITOS_CON_AE, CalcParams, calc_params
 from quitogeo.errors import CalcInputError
 from quitogeo.rules import Rules
@@ -380,22 +383,63 @@ def _recompute_exact(
     cheap, and it is what makes the vectorised cents equal to the scalar cents.
     """
     cents, cents_ex, beta, fila, columna, frac = out
+    formula = _EXACT_FORMULAS[ambito]
+    has_ae = ambito in AMBITOS_CON_AE
+    aiva = cols.get("aiva")
     for i in rows:
-        given: dict[str, Any] = {}
-        for name, arr in cols.items():
-            if not np.isnan(arr[i]):
-                given[name] = float(arr[i])
         if not np.isnan(vis[i]):
+            # the VIS exoneration has its own exact branch: the whole scalar path (rarer still)
+            given: dict[str, Any] = {
+                name: float(arr[i]) for name, arr in cols.items() if not np.isnan(arr[i])
+            }
             given["vis"] = float(vis[i])
             given["area_util_proyecto"] = float(total[i])
-        res = compute_cod_params(ambito, params=params, given=given, beneficio=beneficio)
-        cents[i] = float(res.cod * 100)
-        cents_ex[i] = float(res.cod_exonerado * 100)
-        beta[i] = float(res.beta)
-        if res.beta_fila is not None and res.beta_columna is not None:
-            fila[i] = res.beta_fila
-            columna[i] = res.beta_columna
-        frac[i] = float(res.exoneracion.fraccion)
+            res = compute_cod_params(ambito, params=params, given=given, beneficio=beneficio)
+            cents[i] = float(res.cod * 100)
+            cents_ex[i] = float(res.cod_exonerado * 100)
+            beta[i] = float(res.beta)
+            if res.beta_fila is not None and res.beta_columna is not None:
+                fila[i] = res.beta_fila
+                columna[i] = res.beta_columna
+            frac[i] = float(res.exoneracion.fraccion)
+            continue
+        # A valid row without VIS: the scalar path's arithmetic without its checks (the vectorised checks
+        # already passed): every input as Decimal(repr(float)), the same shared formula, half-up to cents.
+        d = {name: Decimal(repr(float(arr[i]))) for name, arr in cols.items() if name != "aiva"}
+        with exact_context():
+            if has_ae:
+                col = ic_column_from_ae(d["ae"], d["area_terreno"], params)
+            else:
+                col = ic_column(params.ic_sin_ae, params)
+            b: Decimal = Decimal(1)
+            if aiva is not None and not np.isnan(aiva[i]):
+                cell = beta_cell(aiva_row(Decimal(repr(float(aiva[i]))), params), col, params)
+                fila[i] = cell.fila
+                columna[i] = cell.columna
+                if not beneficio:
+                    b = cell.beta
+            if "ir" in d:
+                d["ir"] = ir_efectivo(d["ir"], params.ir_interpretacion)
+            cod = round_cents(formula(d, b))
+        cents[i] = cents_ex[i] = float(cod * 100)
+        beta[i] = float(b)
+        frac[i] = 0.0
+
+
+def _vs(d: dict[str, Decimal]) -> Decimal:
+    return d["alfa"] * d["vc"] * d["fu"]
+
+
+#: The shared formulas over a row's Decimal inputs (``ir`` already effective) and β, per ámbito.
+_EXACT_FORMULAS: dict[str, Callable[[dict[str, Decimal], Decimal], Decimal]] = {
+    "uso": lambda d, b: formula_uso(d["vs_c"], d["ir"], d["auv"], b),
+    "edificabilidad": lambda d, b: formula_edificabilidad(_vs(d), d["ae"], b),
+    "lote-minimo": lambda d, b: formula_lote_minimo(d["vsa"], d["ir"], b),
+    "edificabilidad-uso": lambda d, b: formula_edificabilidad_uso(_vs(d), d["ae"], d["ir"], d["auv"], b),
+    "edificabilidad-lote-minimo": lambda d, b: formula_edificabilidad_lote_minimo(
+        _vs(d), d["ae"], d["ir"], d["auv"], b
+    ),
+}
 
 
 def mayor_frame(uso: pd.DataFrame, lote_minimo: pd.DataFrame) -> pd.DataFrame:

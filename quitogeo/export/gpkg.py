@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyogrio
+import shapely
 
-from quitogeo.errors import OutputExistsError, ProjectNotFoundError
+from quitogeo.errors import OutputExistsError, ProjectNotFoundError, QuitogeoError
+from quitogeo.parallel import elementwise
 
 #: File names of a run's outputs inside the output folder.
 RESULTS_FILE = "resultados.gpkg"
@@ -40,6 +45,10 @@ INT_COLUMNS: tuple[str, ...] = (
 )
 
 
+#: Lots per Arrow batch when writing ``predios_resultado`` (≈ 75 MB of Arrow for the ~150 result columns).
+WRITE_CHUNK_ROWS = 50_000
+
+
 def _is_bool_column(name: str) -> bool:
     from quitogeo.eligibility import CONDITIONS
 
@@ -56,8 +65,166 @@ def _tmp(folder: Path, name: str) -> Path:
     return folder / f".{stem}.tmp-{uuid.uuid4().hex[:8]}{dot}{ext}"
 
 
-def write_results(result: object, out_dir: str | Path, *, overwrite: bool = False) -> dict[str, Path]:
+#: GEOS type ids → the names geopandas (and so pyogrio) gives them.
+_GEOM_NAMES = (
+    "Point",
+    "LineString",
+    "LinearRing",
+    "Polygon",
+    "MultiPoint",
+    "MultiLineString",
+    "MultiPolygon",
+    "GeometryCollection",
+)
+
+
+class _NotText(Exception):
+    """An object column holds something other than text: the chunked writer cannot type it up front."""
+
+
+def _layer_geometry_type(geoms: np.ndarray) -> tuple[str, int | None]:
+    """Return the layer geometry type pyogrio would declare for ``geoms`` in a GPKG, and what to promote.
+
+    Returns the type name and the shapely type id of the single-part geometries to promote to multi-part
+    (None when nothing is promoted).
+
+    pyogrio (``write_dataframe``) names the single geometry type present, promotes a Polygon/MultiPolygon
+    (LineString…, Point…) mix to the multi type (GeoPackage wants one type per layer), and otherwise writes
+    ``Unknown``; the same rule here keeps the file identical to the one-call write.
+    """
+    types = shapely.get_type_id(geoms)
+    present = np.unique(types[types >= 0])
+    found = {_GEOM_NAMES[int(t)] for t in present}
+    solid = geoms[types >= 0]
+    solid = solid[~shapely.is_empty(solid)]
+    has_z = bool(shapely.has_z(solid).any()) if len(solid) else False
+    if has_z and not bool(shapely.has_z(solid).all()):
+        raise QuitogeoError(  # GDAL's GPKG driver refuses a layer mixing dimensions
+            "predios_resultado mezcla geometrías 2D y 3D; un GeoPackage no lo admite: quite la Z "
+            "(shapely.force_2d) de las geometrías de entrada"
+        )
+    promote: int | None = None
+    singles = {"Point": 0, "LineString": 1, "Polygon": 3}
+    if len(found) == 1:
+        kind = found.pop()
+    elif len(found) == 2 and any({single, f"Multi{single}"} == found for single in singles):
+        single = next(f for f in found if not f.startswith("Multi"))
+        kind, promote = f"Multi{single}", singles[single]
+    else:
+        kind = "Unknown"
+    if has_z and kind != "Unknown":
+        kind = f"{kind} Z"
+    return kind, promote
+
+
+def _gdal_crs(crs: object) -> str | None:
+    """Return the CRS as pyogrio hands it to GDAL: ``EPSG:n`` when it has one, else WKT1 (TM-Quito)."""
+    if crs is None:
+        return None
+    epsg = crs.to_epsg()  # type: ignore[attr-defined]
+    return f"EPSG:{epsg}" if epsg else str(crs.to_wkt("WKT1_GDAL"))  # type: ignore[attr-defined]
+
+
+def _arrow_column(values: pd.Series, text: bool) -> pa.Array:
+    """Convert one column slice to Arrow as ``pa.Table.from_pandas`` does (NaN and None become null)."""
+    if text:
+        try:
+            return pa.array(values.to_numpy(), type=pa.string(), from_pandas=True)
+        except (pa.ArrowTypeError, pa.ArrowInvalid) as exc:
+            raise _NotText(str(values.name)) from exc
+    arr = pa.Array.from_pandas(values)
+    if pa.types.is_dictionary(arr.type):
+        # categoricals (repeated text held once): GDAL gets plain values, as for the same column as text
+        arr = arr.dictionary_decode()
+    return arr
+
+
+def _write_lots_arrow(frame: gpd.GeoDataFrame, path: Path, layer: str, *, chunk_rows: int) -> None:
+    """Stream ``frame`` to a new GeoPackage layer in Arrow record batches of ``chunk_rows`` rows.
+
+    The file is the one ``pyogrio.write_dataframe(frame, use_arrow=True)`` writes (same field types, layer
+    geometry type and CRS), but only one batch is ever converted at a time: the whole ~150-column table is
+    never held as Arrow next to the DataFrame (at 1 M lots that copy alone was ~1.5 GB), and GDAL writes the
+    batches in one transaction stream. (GDAL's own write, ~10 µs per lot for the ~150 result columns, is the
+    larger share and holds the GIL; a child process fed through a pipe to overlap it with the conversion was
+    tried and cost more CPU than it saved on 2 cores.)
+
+    Raises
+    ------
+    _NotText
+        When an object column holds non-text values (the caller falls back to the one-call write).
+    """
+    geom_name = frame.geometry.name
+    geoms = frame.geometry.to_numpy()
+    geometry_type, promote = _layer_geometry_type(geoms)
+    columns = [c for c in frame.columns if c != geom_name]
+    # Object columns are text in a run's results; each slice is converted with an explicit string type (a
+    # slice whose values are all null would otherwise come out as Arrow's null type, which GDAL refuses, and
+    # pyogrio itself writes those as string).
+    text = {c: frame[c].dtype == object for c in columns}
+    n = len(frame)
+    starts = range(0, max(n, 1), chunk_rows)
+
+    def batch(start: int) -> pa.RecordBatch:
+        stop = min(start + chunk_rows, n)
+        arrays: list[pa.Array] = []
+        names: list[str] = []
+        for col in frame.columns:
+            if col == geom_name:
+                part = geoms[start:stop]
+                if promote is not None:
+                    single = shapely.get_type_id(part) == promote
+                    if single.any():
+                        part = part.copy()
+                        part[single] = elementwise(_to_multi, part[single])
+                arrays.append(pa.array(elementwise(shapely.to_wkb, part), type=pa.binary()))
+            else:
+                arrays.append(_arrow_column(frame[col].iloc[start:stop], text[col]))
+            names.append(str(col))
+        return pa.RecordBatch.from_arrays(arrays, names=names)
+
+    first = batch(0)
+    schema = first.schema
+
+    def batches() -> Any:
+        yield first
+        for start in starts[1:]:
+            out = batch(start)
+            # nullable integer/boolean slices may infer the same types; anything else must match exactly
+            yield out if out.schema.equals(schema) else out.cast(schema)
+
+    options = {
+        "layer": layer,
+        "driver": "GPKG",
+        "geometry_name": str(geom_name),
+        "geometry_type": geometry_type,
+        "crs": _gdal_crs(frame.crs),
+    }
+    pyogrio.write_arrow(pa.RecordBatchReader.from_batches(schema, batches()), path, **options)
+
+
+def _to_multi(single: np.ndarray) -> np.ndarray:
+    """Make one-part multi geometries of single-part ones (as pyogrio's ``promote_to_multi`` builds them)."""
+    builders: dict[int, Callable[..., Any]] = {
+        0: shapely.multipoints,
+        1: shapely.multilinestrings,
+        3: shapely.multipolygons,
+    }
+    build = builders[int(shapely.get_type_id(single[0]))]
+    return np.asarray(build(np.atleast_2d(single), axis=0))
+
+
+def write_results(
+    result: object,
+    out_dir: str | Path,
+    *,
+    overwrite: bool = False,
+    chunk_rows: int = WRITE_CHUNK_ROWS,
+) -> dict[str, Path]:
     """Write a :class:`~quitogeo.pipeline.RunResult` to ``out_dir``.
+
+    ``predios_resultado`` is streamed to GDAL in Arrow batches of ``chunk_rows`` lots, so memory stays flat
+    whatever the number of lots; the tables are small and written in one call each.
 
     Parameters
     ----------
@@ -67,6 +234,8 @@ def write_results(result: object, out_dir: str | Path, *, overwrite: bool = Fals
         Output folder (created when missing).
     overwrite : bool, optional
         Replace existing ``resultados.gpkg`` / ``resumen.csv``; without it they are refused.
+    chunk_rows : int, optional
+        Lots per Arrow batch (memory of the write ≈ one batch of all columns).
 
     Returns
     -------
@@ -96,13 +265,20 @@ def write_results(result: object, out_dir: str | Path, *, overwrite: bool = Fals
     tmp_gpkg = _tmp(folder, RESULTS_FILE)
     tmp_csv = _tmp(folder, SUMMARY_FILE)
     try:
-        pyogrio.write_dataframe(
-            predios.reset_index(drop=True),
-            tmp_gpkg,
-            layer="predios_resultado",
-            driver="GPKG",
-            use_arrow=True,
-        )
+        try:
+            _write_lots_arrow(predios, tmp_gpkg, "predios_resultado", chunk_rows=max(1, int(chunk_rows)))
+        except _NotText:
+            # an object column with numbers or mixed values: pyogrio types it from the whole column (rare;
+            # a run's text columns are always text)
+            if tmp_gpkg.exists():
+                tmp_gpkg.unlink()
+            pyogrio.write_dataframe(
+                predios.reset_index(drop=True),
+                tmp_gpkg,
+                layer="predios_resultado",
+                driver="GPKG",
+                use_arrow=True,
+            )
         for name, table in tables.items():
             pyogrio.write_dataframe(
                 pd.DataFrame(table).reset_index(drop=True),

@@ -9,6 +9,7 @@ degrees) and layers in PSAD56 TM-Quito labelled as WGS84 (same projection, a few
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +52,8 @@ _INTL_AXES = (6_378_388.0, 297.0)
 _MISLABEL_IMPROVEMENT = 0.25
 _MISLABEL_MIN_MISFIT = 0.25
 _MISLABEL_SAMPLE = 2_000
+# Geometries per slice when scanning a layer's vertices for the extent check (memory, not results).
+_EXTENT_SLICE = 100_000
 
 
 _WGS84_GEOGRAPHIC: CRS = CRS.from_epsg(4326)
@@ -248,9 +251,21 @@ def check_extent(frame_tm: gpd.GeoDataFrame, *, declared_crs: Any = None) -> Ext
     present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     if not present.any():
         return ExtentCheck(True, (np.nan, np.nan, np.nan, np.nan), "")
-    coords = shapely.get_coordinates(geoms[present])
-    finite = np.isfinite(coords).all()
-    bounds = tuple(float(v) for v in shapely.total_bounds(geoms[present])) if finite else (np.nan,) * 4
+    # Every vertex is looked at (a NaN coordinate hides from GEOS' envelopes), but in slices, so the
+    # coordinates of a million lots are never one array.
+    finite = True
+    lo = np.array([np.inf, np.inf])
+    hi = np.array([-np.inf, -np.inf])
+    solid = geoms[present]
+    for start in range(0, len(solid), _EXTENT_SLICE):
+        coords = shapely.get_coordinates(solid[start : start + _EXTENT_SLICE])
+        if not np.isfinite(coords).all():
+            finite = False
+            break
+        if len(coords):
+            lo = np.minimum(lo, coords.min(axis=0))
+            hi = np.maximum(hi, coords.max(axis=0))
+    bounds = (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])) if finite else (np.nan,) * 4
     minx, miny, maxx, maxy = DMQ_EXTENT
     m = EXTENT_MARGIN_M
     inside = bool(
@@ -281,6 +296,16 @@ def check_extent(frame_tm: gpd.GeoDataFrame, *, declared_crs: Any = None) -> Ext
     return ExtentCheck(inside, bounds, hint)  # type: ignore[arg-type]
 
 
+@functools.lru_cache(maxsize=1)
+def _psad56_transformers() -> tuple[Transformer, Transformer]:
+    # Built once (0.1 s each time otherwise, and the datum check asks for one shift per layer).
+    # Via EPSG:4326 for the reason given in to_tm_quito (TM_QUITO's datum is the bare WGS84 ellipsoid).
+    return (
+        Transformer.from_crs(PSAD56_TM_QUITO, _WGS84_GEOGRAPHIC, always_xy=True),
+        Transformer.from_crs(_WGS84_GEOGRAPHIC, TM_QUITO, always_xy=True),
+    )
+
+
 def psad56_shift(x: float, y: float) -> tuple[float, float]:
     """Return the (dE, dN) that moves PSAD56 TM-Quito coordinates mislabelled as WGS84 to their true place.
 
@@ -294,9 +319,7 @@ def psad56_shift(x: float, y: float) -> tuple[float, float]:
     tuple of float
         The shift in metres (about +218 m E, +428 m N at Plaza Grande with normativa §5's parameters).
     """
-    # Via EPSG:4326 for the reason given in to_tm_quito (TM_QUITO's datum is the bare WGS84 ellipsoid).
-    to_geo = Transformer.from_crs(PSAD56_TM_QUITO, _WGS84_GEOGRAPHIC, always_xy=True)
-    to_tm = Transformer.from_crs(_WGS84_GEOGRAPHIC, TM_QUITO, always_xy=True)
+    to_geo, to_tm = _psad56_transformers()
     x2, y2 = to_tm.transform(*to_geo.transform(x, y))
     return float(x2 - x), float(y2 - y)
 

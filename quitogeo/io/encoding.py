@@ -125,6 +125,9 @@ def mojibake_mask(values: pd.Series) -> np.ndarray:
     if values.dtype != object and not pd.api.types.is_string_dtype(values.dtype):
         return np.zeros(len(values), dtype=bool)
     text = values.astype("string")
+    # Mojibake needs "Ã" or "Â": a column of pure ASCII (codes, most names) is settled by one fast pass.
+    if bool(text.str.isascii().fillna(True).all()):
+        return np.zeros(len(values), dtype=bool)
     return text.str.contains(_MOJIBAKE, regex=True).fillna(False).to_numpy(dtype=bool)
 
 

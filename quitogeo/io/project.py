@@ -34,6 +34,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyogrio
 import shapely
 from pyproj import CRS
@@ -260,7 +261,10 @@ def _resolve_toml(path: Path, problems: ProblemLog) -> tuple[list[_LayerSource],
 
 
 def _layer_hash(frame: gpd.GeoDataFrame) -> str:
-    """sha256 of a layer's data: column names, attribute values and geometry WKB, in row order."""
+    """sha256 of a layer's data: column names, attribute values and geometry WKB, in row order.
+
+    For sources not read through Arrow (the non-Arrow fallback, GeoParquet); see :func:`_arrow_hash`.
+    """
     digest = hashlib.sha256()
     attrs = pd.DataFrame(frame.drop(columns=frame.geometry.name))
     digest.update("\x1f".join(map(str, attrs.columns)).encode("utf-8"))
@@ -271,10 +275,74 @@ def _layer_hash(frame: gpd.GeoDataFrame) -> str:
     return digest.hexdigest()
 
 
-def _read_source(src: _LayerSource, problems: ProblemLog) -> gpd.GeoDataFrame:
+_TEXT_TYPES = (pa.types.is_string, pa.types.is_large_string, pa.types.is_binary, pa.types.is_large_binary)
+
+
+def _hash_arrow_array(digest: Any, arr: pa.Array) -> None:
+    """Feed one Arrow array's values to ``digest``, whatever its null slots or padding bytes hold."""
+    if arr.null_count:
+        digest.update(np.packbits(arr.is_null().to_numpy(zero_copy_only=False)).tobytes())
+    kind = arr.type
+    if any(test(kind) for test in _TEXT_TYPES):
+        is_text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
+        filled = arr.fill_null(pa.scalar("" if is_text else b"", type=kind)) if arr.null_count else arr
+        buffers = filled.buffers()
+        wide = pa.types.is_large_string(kind) or pa.types.is_large_binary(kind)
+        width = 8 if wide else 4
+        offsets = np.frombuffer(
+            buffers[1],
+            dtype=np.int64 if wide else np.int32,
+            count=len(filled) + 1,
+            offset=filled.offset * width,
+        )
+        digest.update((offsets - offsets[0]).tobytes())
+        if buffers[2] is not None:
+            digest.update(memoryview(buffers[2])[int(offsets[0]) : int(offsets[-1])])
+    elif pa.types.is_boolean(kind):
+        filled = arr.fill_null(False) if arr.null_count else arr
+        digest.update(np.packbits(filled.to_numpy(zero_copy_only=False)).tobytes())
+    elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        filled = arr.fill_null(0) if arr.null_count else arr
+        digest.update(filled.to_numpy(zero_copy_only=False).tobytes())
+    else:  # dates, times, decimals…: rare, and small in the contract's layers
+        digest.update(repr(arr.to_pylist()).encode("utf-8"))
+
+
+def _arrow_hash(table: pa.Table) -> str:
+    """sha256 of a layer read as Arrow: column names and types, then every column's values in row order.
+
+    The geometry is hashed as the WKB GDAL hands over, straight from the Arrow buffers: no pandas copy and
+    no re-encoding (hashing the DataFrame, :func:`_layer_hash`, cost ~2 s per million lots).
+    """
+    digest = hashlib.sha256()
+    digest.update("\x1f".join(table.column_names).encode("utf-8"))
+    for column in table.columns:
+        digest.update(str(column.type).encode("utf-8"))
+        for chunk in column.chunks:
+            _hash_arrow_array(digest, chunk)
+    return digest.hexdigest()
+
+
+def _arrow_frame(meta: dict[str, Any], table: pa.Table) -> gpd.GeoDataFrame:
+    """Build the GeoDataFrame ``pyogrio.read_dataframe(use_arrow=True)`` builds from the same table."""
+    geometry_name = meta["geometry_name"] or "wkb_geometry"
+    wkb = None
+    if geometry_name in table.column_names:
+        wkb = table.column(geometry_name).to_numpy()
+        table = table.drop_columns([geometry_name])
+    frame = table.to_pandas(self_destruct=True)
+    if wkb is None:
+        return gpd.GeoDataFrame(frame)
+    geometry = gpd.GeoSeries(shapely.from_wkb(wkb), index=frame.index, crs=meta["crs"])
+    return gpd.GeoDataFrame(frame, geometry=geometry)
+
+
+def _read_source(src: _LayerSource, problems: ProblemLog) -> tuple[gpd.GeoDataFrame, str]:
+    """Read one layer; return it (as pyogrio reads it) and the sha256 of its data."""
     path = src.path
     if path.suffix.lower() == ".parquet":
-        return gpd.read_parquet(path)
+        frame = gpd.read_parquet(path)
+        return frame, _layer_hash(frame)
     choice = detect_encoding(path)
     if not choice.declared and choice.encoding == "cp1252":
         problems.add(
@@ -285,24 +353,59 @@ def _read_source(src: _LayerSource, problems: ProblemLog) -> gpd.GeoDataFrame:
             f"agregue {path.with_suffix('.cpg').name} con la codificación",
         )
     try:
-        return pyogrio.read_dataframe(path, layer=src.layer, use_arrow=True, encoding=choice.encoding)
+        meta, table = pyogrio.read_arrow(
+            path, layer=src.layer, encoding=choice.encoding, datetime_as_string=True
+        )
+        digest = _arrow_hash(table)
+        special = any(str(d).startswith("datetime") for d in meta["dtypes"] if d is not None) or any(
+            sub == "OFSTJSON" for sub in meta.get("ogr_subtypes", ())
+        )
+        if special:
+            # dates and JSON fields need pyogrio's own parsing: let it read them (rare in cadastral layers)
+            del table
+            return pyogrio.read_dataframe(
+                path, layer=src.layer, use_arrow=True, encoding=choice.encoding
+            ), digest
+        return _arrow_frame(meta, table), digest
     except Exception as exc:
         # Arrow cannot take every source (e.g. some drivers' odd field types or text that does not decode in
         # the declared encoding); plain pyogrio reads those feature by feature inside GDAL, still vectorised.
         log.debug("lectura Arrow falló para %s (%s); se reintenta sin Arrow", path, exc)
-        return pyogrio.read_dataframe(path, layer=src.layer, use_arrow=False, encoding=choice.encoding)
+        frame = pyogrio.read_dataframe(path, layer=src.layer, use_arrow=False, encoding=choice.encoding)
+        return frame, _layer_hash(frame)
 
 
-def _ids(frame: pd.DataFrame, spec: LayerSpec) -> pd.Series:
+class _Ids:
+    """Feature ids for the problems table, built only for the rows that have a problem.
+
+    The id is the layer's id column when filled (as text, e.g. the clave catastral), else ``"fila i"`` (the
+    0-based row). Building it for every row cost a second per million lots and almost no row is ever
+    reported; here it is taken from a snapshot of the id column (pandas copy-on-write: later edits of the
+    frame do not show) for the rows asked.
+    """
+
+    def __init__(self, frame: pd.DataFrame, spec: LayerSpec) -> None:
+        self._n = len(frame)
+        self._own = frame[spec.id_column] if spec.id_column and spec.id_column in frame.columns else None
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        """Ids of the rows selected by a boolean mask or by row positions (an array, Series or Index)."""
+        sel = np.asarray(key.to_numpy() if isinstance(key, (pd.Series, pd.Index)) else key)
+        positions = np.flatnonzero(sel) if sel.dtype == bool else sel.astype(np.intp, copy=False)
+        rows = np.array([f"fila {i}" for i in positions.tolist()], dtype=object)
+        if self._own is None or not len(positions):
+            return rows
+        own = self._own.iloc[positions].astype("string")
+        filled = (own.notna() & (own.str.strip() != "")).to_numpy(dtype=bool)
+        return np.where(filled, own.astype(object).to_numpy(), rows)
+
+
+def _ids(frame: pd.DataFrame, spec: LayerSpec) -> _Ids:
     """Feature ids for the problems table: the layer's id column when filled, else the row number."""
-    rows = pd.Series(
-        np.char.add("fila ", np.arange(len(frame)).astype(str)).astype(object), index=frame.index
-    )
-    if spec.id_column and spec.id_column in frame.columns:
-        own = frame[spec.id_column].astype("string")
-        filled = own.notna() & (own.str.strip() != "")
-        return own.astype(object).where(filled, rows)
-    return rows
+    return _Ids(frame, spec)
 
 
 _NUM_THOUSANDS_DOT = r"^[+-]?\d{1,3}(?:\.\d{3})+(?:,\d+)?$"
@@ -374,35 +477,38 @@ def _normalise_categories(
     mapping: dict[str, str],
     allowed: set[str],
     capa: str,
-    ids: pd.Series,
+    ids: _Ids,
     problems: ProblemLog,
     fix: str,
 ) -> None:
     """Map spelling variants of a categorical column to the canonical values, reporting what is unknown."""
     if column not in frame.columns:
         return
-    raw = frame[column]
-    present = raw.notna()
-    # Spelling is normalised once per distinct value, then mapped back over the column.
-    uniques = pd.unique(raw[present].astype(str))
-    lookup = {u: mapping.get(_strip_accents(u.strip()).replace("_", " ").replace("-", " ")) for u in uniques}
-    canon = raw[present].astype(str).map(lookup)
-    frame[column] = pd.Series(None, index=frame.index, dtype=object)
-    frame.loc[canon.index, column] = canon.where(canon.notna(), raw[present]).to_numpy()
-    unknown = canon.isna() & ~raw[present].isin(allowed)
+    raw = frame[column].to_numpy(dtype=object)
+    # Spelling is normalised once per distinct value (a handful), then taken back over the column by code.
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    canon = [mapping.get(_strip_accents(str(u).strip()).replace("_", " ").replace("-", " ")) for u in uniques]
+    spelled = np.array(
+        [c if c is not None else u for c, u in zip(canon, uniques, strict=True)] + [None], dtype=object
+    )
+    # code -1 (missing) takes the trailing None
+    frame[column] = pd.Series(spelled[codes], index=frame.index, dtype=object, copy=False)
+    unknown_code = np.array(
+        [c is None and u not in allowed for c, u in zip(canon, uniques, strict=True)] + [False]
+    )
+    unknown = unknown_code[codes]
     if unknown.any():
-        bad_idx = unknown[unknown].index
         problems.add_many(
             capa,
-            ids.loc[bad_idx],
-            [f"valor desconocido en '{column}': {v!r}" for v in raw.loc[bad_idx]],
+            ids[unknown],
+            [f"valor desconocido en '{column}': {v!r}" for v in raw[unknown]],
             "las reglas que lo usan dan 'sin dato' para estos elementos",
             fix,
         )
 
 
 def _repair_geometries(
-    frame: gpd.GeoDataFrame, spec: LayerSpec, ids: pd.Series, problems: ProblemLog
+    frame: gpd.GeoDataFrame, spec: LayerSpec, ids: _Ids, problems: ProblemLog
 ) -> gpd.GeoDataFrame:
     geoms = frame.geometry.to_numpy().copy()
     missing = shapely.is_missing(geoms)
@@ -473,7 +579,7 @@ def _repair_geometries(
         if empty_now.any():
             problems.add_many(
                 spec.name,
-                ids.to_numpy()[rows[empty_now]],
+                ids[rows[empty_now]],
                 "la geometría no tiene partes del tipo de la capa",
                 "se conserva sin geometría",
                 "corrija la geometría en el archivo de origen",
@@ -486,7 +592,7 @@ def _fill_from_codes(
     capa: str,
     targets: dict[str, str],
     code_columns: tuple[str, ...],
-    ids: pd.Series,
+    ids: _Ids,
     problems: ProblemLog,
     *,
     pisos_col: str,
@@ -642,9 +748,12 @@ def _normalise_layer(
             )
             as_int = clave.astype("Int64") if clave.dtype.kind == "f" else clave
             frame["clave_catastral"] = as_int.astype("string").astype(object).where(clave.notna(), None)
-        frame["clave_catastral"] = frame["clave_catastral"].astype("string").str.strip().astype(object)
-        frame.loc[frame["clave_catastral"].isna(), "clave_catastral"] = None
-        empty = frame["clave_catastral"].isna() | (frame["clave_catastral"] == "")
+        # strip and test on the Arrow-backed strings, then one conversion to the object column the run uses
+        stripped = frame["clave_catastral"].astype("string").str.strip()
+        empty = (stripped.isna() | (stripped == "")).to_numpy(dtype=bool, na_value=True)
+        frame["clave_catastral"] = pd.Series(
+            _object_text(stripped), index=frame.index, dtype=object, copy=False
+        )
         if empty.any():
             problems.add_many(
                 name,
@@ -665,7 +774,9 @@ def _normalise_layer(
                 )
                 frame[col] = as_text.astype(object).where(values.notna(), None)
             elif not _is_text(values) or values.dtype != object:
-                frame[col] = values.astype("string").astype(object).where(values.notna(), None)
+                frame[col] = pd.Series(
+                    _object_text(values.astype("string")), index=frame.index, dtype=object, copy=False
+                )
     for col in spec.numeric:
         if col not in frame.columns:
             continue
@@ -703,6 +814,19 @@ def _normalise_layer(
     frame = _repair_geometries(frame, spec, ids, problems)
     _check_values(frame, spec, ids, rules, problems)
     return frame
+
+
+def _object_text(text: pd.Series) -> np.ndarray:
+    """Return a pandas string column as the object array of ``str`` (None for missing) the run works on.
+
+    Columns with few distinct values (régimen, parroquia, administración zonal) build each distinct string
+    once and share it, instead of one Python object per lot (time and memory).
+    """
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    if len(uniques) * 4 > len(text):
+        return text.to_numpy(dtype=object, na_value=None)
+    values = np.append(np.asarray(uniques, dtype=object), None)
+    return values[codes]  # code -1 (missing) takes the trailing None
 
 
 def _is_text(values: pd.Series) -> bool:
@@ -749,7 +873,7 @@ _TIPO = {"puae": "PUAE", "prioritario": "prioritario", "proyecto prioritario": "
 
 
 def _check_values(
-    frame: gpd.GeoDataFrame, spec: LayerSpec, ids: pd.Series, rules: Rules, problems: ProblemLog
+    frame: gpd.GeoDataFrame, spec: LayerSpec, ids: _Ids, rules: Rules, problems: ProblemLog
 ) -> None:
     """Domain checks and spelling normalisation of one layer's values."""
     name = spec.name
@@ -877,19 +1001,24 @@ def _check_values(
 
 
 def _normalise_zonal(
-    frame: gpd.GeoDataFrame, column: str, capa: str, ids: pd.Series, rules: Rules, problems: ProblemLog
+    frame: gpd.GeoDataFrame, column: str, capa: str, ids: _Ids, rules: Rules, problems: ProblemLog
 ) -> None:
     """Spell administración zonal names as the rules' IR table does ("Manuela Saenz" → "Manuela Sáenz")."""
     if column not in frame.columns:
         return
     table = rules["ir"]["por_administracion_zonal"]
     index = {_strip_accents(k): k for k in table}
-    values = frame[column]
-    uniques = values.dropna().unique()
+    values = frame[column].to_numpy(dtype=object)
+    # once per distinct name (a district has a handful), then back over the rows by code
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
     mapped = {u: index.get(_strip_accents(str(u).strip())) for u in uniques}
     changed = {u: m for u, m in mapped.items() if m is not None and m != u}
     if changed:
-        frame[column] = values.map(lambda v: changed.get(v, v))
+        spelled = np.array([changed.get(u, u) for u in uniques] + [None], dtype=object)
+        out = spelled[codes]
+        missing = codes < 0
+        out[missing] = values[missing]  # nulls stay as they were
+        frame[column] = pd.Series(out, index=frame.index, dtype=object, copy=False)
         for old, new in changed.items():
             problems.add(
                 capa,
@@ -898,7 +1027,7 @@ def _normalise_zonal(
                 f"se usa {new!r} (tabla IR de las reglas)",
                 "escriba el nombre como en las reglas",
             )
-    unknown = values.notna() & values.map(mapped).isna()
+    unknown = np.array([mapped[u] is None for u in uniques] + [False])[codes]
     if unknown.any():
         problems.add_many(
             capa,
@@ -988,7 +1117,7 @@ def read_project(source: str | Path | None = None, *, rules: Rules | str | Path 
     for src in sources:
         spec = LAYER_SPECS[src.name]
         try:
-            raw = _read_source(src, problems)
+            raw, hashes[src.name] = _read_source(src, problems)
         except Exception as exc:  # any reader failure is a reported problem: validation must not crash
             problems.add(
                 src.name,
@@ -999,7 +1128,6 @@ def read_project(source: str | Path | None = None, *, rules: Rules | str | Path 
                 bloqueante=spec.needed_for_run,
             )
             continue
-        hashes[src.name] = _layer_hash(raw)
         frame = _normalise_layer(raw, src, spec, the_rules, problems)
         if frame is not None:
             layers[src.name] = frame

@@ -14,7 +14,15 @@ import numpy as np
 import pandas as pd
 
 from quitogeo.rules import Rules
-from quitogeo.spatial import LotIndex, best_per_lot, concat_by_lot, feature_labels, lot_index, overlap_pairs
+from quitogeo.spatial import (
+    LotIndex,
+    best_per_lot,
+    concat_by_lot,
+    feature_labels,
+    lot_index,
+    overlap_pairs,
+    overlaps,
+)
 
 #: PIT attributes carried to the result when the layer has them (layers.md, ``pugs``).
 PIT_COLUMNS: tuple[str, ...] = (
@@ -112,9 +120,10 @@ def join_aiva(
     """
     idx = lot_index(lots, index)
     n = len(idx)
-    lot, zone, area = overlap_pairs(idx, _geoms(aiva))
-    keep = area > float(rules["tolerancias"]["aiva_min_overlap_m2"])
-    lot, zone = lot[keep], zone[keep]
+    # only the sliver test needs areas: most boundary pairs clear it by a corner of the lot (Overlaps.above)
+    ov = overlaps(idx, _geoms(aiva))
+    keep = ov.above(float(rules["tolerancias"]["aiva_min_overlap_m2"]))
+    lot, zone = ov.lot[keep], ov.zone[keep]
     values = pd.to_numeric(aiva["valor_m2"], errors="coerce").to_numpy(dtype=np.float64)
     codes = feature_labels(aiva, ("codigo_aiva",), "AIVA")
     pair_values = values[zone]
@@ -168,9 +177,10 @@ def join_zones(
     """
     idx = lot_index(lots, index)
     n = len(idx)
-    lot, zone, area = overlap_pairs(idx, _geoms(layer))
-    keep = area > min_overlap_m2
-    lot, zone, area = lot[keep], zone[keep], area[keep]
+    ov = overlaps(idx, _geoms(layer))
+    ov = ov.take(ov.above(min_overlap_m2))
+    ov.settle_shared()  # labels go largest overlap first: lots in several zones need their exact areas
+    lot, zone, area = ov.lot, ov.zone, np.where(ov.exact, ov.area, 0.0)
     order = np.lexsort((zone, -area, lot))
     labels = concat_by_lot(lot[order], feature_labels(layer, label_columns, prefix)[zone[order]], n)
     inside = np.zeros(n, dtype=bool)
@@ -184,11 +194,12 @@ def join_largest(
     """Return ``column`` of the feature of ``layer`` overlapping each lot the most (None when none)."""
     idx = lot_index(lots, index)
     n = len(idx)
-    lot, zone, area = overlap_pairs(idx, _geoms(layer))
-    keep = area > 0
-    winners, pairs = best_per_lot(lot[keep], area[keep], n)
+    ov = overlaps(idx, _geoms(layer))
+    ov = ov.take(ov.above(0.0))
+    ov.settle_shared()  # the largest of several needs exact areas; a lone zone wins whatever its area
+    winners, pairs = best_per_lot(ov.lot, np.where(ov.exact, ov.area, 0.0), n)
     out = np.full(n, None, dtype=object)
-    out[winners] = layer[column].to_numpy(dtype=object)[zone[keep][pairs]]
+    out[winners] = layer[column].to_numpy(dtype=object)[ov.zone[pairs]]
     return out
 
 
