@@ -377,7 +377,7 @@ def join_puos(
     """
     from quitogeo.errors import LayerError
     from quitogeo.io.zoning_codes import parse_zoning_codes
-    from quitogeo.spatial import best_per_lot, lot_index, overlap_pairs
+    from quitogeo.spatial import largest_overlap, lot_index
 
     if "uso_principal" not in puos.columns:
         raise LayerError(
@@ -391,10 +391,9 @@ def join_puos(
         )
     idx = lot_index(lots, index)
     n = len(idx)
-    lot, zone, area = overlap_pairs(idx, np.asarray(puos.geometry.array, dtype=object))
-    keep = area > 0
-    lot, zone, area = lot[keep], zone[keep], area[keep]
-    winners, pairs = best_per_lot(lot, area, n)
+    # only the winner's overlap must be exact (its share is reported): see largest_overlap
+    ov, winners, pairs = largest_overlap(idx, np.asarray(puos.geometry.array, dtype=object))
+    lot, zone, area = ov.lot, ov.zone, ov.area
     with np.errstate(invalid="ignore", divide="ignore"):
         share = area[pairs] / idx.area[winners]
     ok = share > float(rules["ambitos"]["puos_min_fraccion"])

@@ -168,7 +168,7 @@ def prepared_pairs(
     func: Callable[..., Any],
     copies: list[npt.NDArray[np.object_]],
     pos: npt.NDArray[np.intp],
-    others: npt.NDArray[np.object_],
+    others: npt.NDArray[Any],
     *,
     min_chunk: int = MIN_CHUNK,
 ) -> npt.NDArray[Any]:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 
 from quitogeo.rules import load_rules
+from quitogeo.spatial import frontage
 from quitogeo.spatial.frontage import dead_end_pieces, join_frontage, road_network
-from quitogeo.testing import layer, line, poly, rect
+from quitogeo.testing import ORIGIN, layer, line, poly, rect
 
 RULES = load_rules()
 
@@ -129,3 +131,120 @@ def test_endpoints_snapped_together_connect(precision: float) -> None:
 
     red = road_network(vias, rules=Rules(data=rules_dict, source="test", sha256=""))
     assert not red.sin_continuidad[4]
+
+
+# ------------------------------------------------------------------ numpy clipping against GEOS (issue 8)
+
+
+def _random_lots_and_bands(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Winding bands (some closed, with a hole) and lots of every awkward kind near them, in TM-Quito."""
+    rng = np.random.default_rng(seed)
+    x0, y0 = ORIGIN
+    lines = [
+        shapely.linestrings(np.cumsum(rng.normal(0, 12, (int(rng.integers(2, 7)), 2)), 0) + ORIGIN)
+        for _ in range(40)
+    ]
+    lines += [shapely.Point(x0 + rng.normal(0, 20), y0 + rng.normal(0, 20)).buffer(15, quad_segs=2).exterior]
+    bands = shapely.buffer(np.array(lines, dtype=object), rng.uniform(2, 9, len(lines)), cap_style="flat")
+    lots: list = []
+    for _ in range(400):
+        c = np.array(ORIGIN) + rng.normal(0, 25, 2)
+        kind = int(rng.integers(0, 5))
+        if kind == 0:
+            lots.append(shapely.box(*(c - rng.uniform(2, 12, 2)), *(c + rng.uniform(2, 12, 2))))
+        elif kind == 1:  # a hole
+            lots.append(
+                shapely.Point(c).buffer(9, quad_segs=2).difference(shapely.Point(c).buffer(2, quad_segs=1))
+            )
+        elif kind == 2:  # two parts
+            lots.append(
+                shapely.MultiPolygon([shapely.box(*(c - 5), *(c + 5)), shapely.box(*(c + 6), *(c + 12))])
+            )
+        elif kind == 3:  # a piece of a band: edges along the band's edges, vertices on them
+            piece = shapely.intersection(
+                bands[int(rng.integers(0, len(bands)))], shapely.box(*(c - 15), *(c + 15))
+            )
+            lots += [p for p in shapely.get_parts(piece) if p.geom_type == "Polygon" and p.area > 1][:1]
+        else:  # a band moved by a hair (along its own edges: ambiguous) or by 1 mm (not)
+            shift = float(rng.choice([0.0, 1e-8, 1e-3]))
+            lots.append(
+                shapely.transform(bands[int(rng.integers(0, len(bands)))], lambda xy, d=shift: xy + d)
+            )
+    arr = np.array(lots, dtype=object)
+    return arr[shapely.is_valid(arr)], bands
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_numpy_lengths_match_geos(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    lots, bands = _random_lots_and_bands(seed)
+    monkeypatch.setattr(frontage, "MAX_COMBOS_PER_PAIR", 10**6)  # every pair through numpy
+    monkeypatch.setattr(frontage, "COMBOS_PER_BLOCK", 5_000)  # many blocks, several threads
+    band_pos, lot_pos = shapely.STRtree(lots).query(bands, predicate="intersects")
+    exact = shapely.length(shapely.intersection(shapely.boundary(lots[lot_pos]), bands[band_pos]))
+    length, ambiguous = frontage.inside_lengths(lots, bands, lot_pos, band_pos)
+    clear = ambiguous == 0
+    assert len(lot_pos) > 1000 and clear.mean() > 0.5 and (~clear).sum() > 10
+    # TM-Quito coordinates are ~1e7: a few ulps of them
+    np.testing.assert_allclose(length[clear], exact[clear], rtol=0, atol=1e-7)
+    # along a band's edge GEOS counts the lot's edge inside: its length lies in [length, length + ambiguous]
+    assert np.all(exact[~clear] >= length[~clear] - 1e-7)
+    assert np.all(exact[~clear] <= length[~clear] + ambiguous[~clear] + 1e-7)
+
+
+def test_large_pairs_are_left_to_geos(monkeypatch: pytest.MonkeyPatch) -> None:
+    lots, bands = _random_lots_and_bands(3)
+    monkeypatch.setattr(frontage, "MAX_COMBOS_PER_PAIR", 60)
+    band_pos, lot_pos = shapely.STRtree(lots).query(bands, predicate="intersects")
+    length, _ = frontage.inside_lengths(lots, bands, lot_pos, band_pos)
+    combos = shapely.get_num_coordinates(lots[lot_pos]) * frontage.ring_segments(bands).count[band_pos]
+    assert np.array_equal(np.isnan(length), combos > 60) and np.isnan(length).any()
+
+
+def test_ring_orientation_of_shells_and_holes() -> None:
+    # a clockwise shell with a counter-clockwise hole: the interior is on the right of every edge
+    shell = [(0, 0), (0, 10), (10, 10), (10, 0), (0, 0)]
+    hole = [(4, 4), (6, 4), (6, 6), (4, 6), (4, 4)]
+    edges = frontage.ring_segments(np.array([None, shapely.Polygon(shell, [hole])]), oriented=True)
+    assert edges.count.tolist() == [0, 8] and edges.side.tolist() == [-1.0] * 8
+
+
+def test_ties_band_edges_and_invalid_lots_decided_by_geos(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the lone road's band: 6 + 2 = 8 m, so |y| ≤ 8 for 500 ≤ x ≤ 600 (flat end at x = 500)
+    vias = ring(lone={"id_via": "L", "ancho_m": 12.0, "geometry": line((500, 0), (600, 0))})
+    lots = lots_of(
+        rect(497, -20, 501.5, -6.5),  # 1.5 m of top + 1.5 m of east side inside: 3 m = frente_min_m, fronts
+        rect(497, -20, 501.4, -6.6),  # 1.4 + 1.4 = 2.8 m: does not front
+        rect(520, 8, 523, 30),  # its 3 m south edge lies on the band's edge: inside for GEOS, fronts
+        rect(530, 8, 532.5, 30),  # 2.5 m along the band's edge: does not front
+        # a spike back along its own top edge (invalid): inside, GEOS counts 1 m of top (x 500…501, once) +
+        # 1 m of east side = 2 m, does not front; summing edges would count the spike twice (3.6 m)
+        poly((497, -7), (501, -7), (500.2, -7), (501, -7), (501, -20), (497, -20)),
+    )
+    calls: list[int] = []
+    geos = frontage._inside_length_geos
+
+    def spy(lot_geoms, bands):
+        calls.append(len(lot_geoms))
+        return geos(lot_geoms, bands)
+
+    monkeypatch.setattr(frontage, "_inside_length_geos", spy)
+    out = join_frontage(lots, road_network(vias, rules=RULES), rules=RULES)
+    assert texts(out["vias_frente_ids"]) == ["L", None, "L", None, None]
+    # the tie, the 3 m along the band's edge and the invalid lot went to GEOS; 2.5 m along the edge cannot
+    # reach 3 m even counted inside, so numpy settles it (the second call: the lone road's dead-end pieces)
+    assert calls and calls[0] == 3
+
+
+def test_piece_roads_match_the_nearest_road() -> None:
+    # two identical overlapping roads (several roads within the precision of a piece) and a crossing
+    vias = ring(
+        a={"id_via": "A", "ancho_m": 8.0, "geometry": line((0, 50), (200, 50))},
+        b={"id_via": "B", "ancho_m": 8.0, "geometry": line((0, 50), (200, 50))},
+        c={"id_via": "C", "ancho_m": 8.0, "geometry": line((100, 0), (100, 100))},
+    )
+    lines = np.asarray(vias.geometry.array)
+    pieces, road, dead = dead_end_pieces(lines, precision=0.01)
+    mid = shapely.line_interpolate_point(pieces, 0.5, normalized=True)
+    _, nearest = shapely.STRtree(lines).query_nearest(mid, all_matches=False)
+    assert np.array_equal(road, nearest)
+    assert not dead.any()  # A/B and C cross the ring from side to side

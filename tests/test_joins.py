@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 
 from quitogeo.rules import load_rules
 from quitogeo.spatial import LotIndex, concat_by_lot, overlap_pairs
 from quitogeo.spatial.influence import join_influence
 from quitogeo.spatial.joins import join_aiva, join_membership, join_pit
-from quitogeo.testing import layer, point, rect
+from quitogeo.testing import layer, point, poly, rect
 
 RULES = load_rules()
 
@@ -173,3 +174,115 @@ def test_results_align_to_a_chunk_index() -> None:
     out = join_aiva(lots, aiva, rules=RULES)
     assert list(out.index) == [17, 4]
     assert np.isnan(out.loc[17, "aiva_valor"]) and out.loc[4, "aiva_valor"] == 10.0
+
+
+# --------------------------------------------------------------------------------------------------------
+# the fast paths give what the direct computations give, pair by pair
+
+
+def _field_of_lots(n_side: int = 36, size: float = 20.0) -> list:
+    """A block of lots: rectangles, rotated quadrilaterals and L-shaped (non-convex) lots."""
+    rng = np.random.default_rng(7)
+    geoms = []
+    for i in range(n_side):
+        for j in range(n_side):
+            x, y = i * size, j * size
+            kind = (i * n_side + j) % 3
+            if kind == 0:
+                geoms.append(rect(x, y, x + size, y + size * 0.9))
+            elif kind == 1:
+                d = rng.uniform(-3, 3, size=4)
+                x1, y1 = x + size, y + size
+                geoms.append(poly((x + d[0], y), (x1, y + d[1]), (x1 - d[2], y1), (x, y1 - d[3])))
+            else:
+                x1, y1 = x + size, y + size
+                geoms.append(poly((x, y), (x1, y), (x1, y + 8), (x + 8, y + 8), (x + 8, y1), (x, y1)))
+    return geoms
+
+
+def _zones() -> np.ndarray:
+    """Overlapping, irregular zones, a holed one and a thin sliver, across the block of lots."""
+    outer = poly((-30, -30), (400, -10), (420, 300), (150, 420), (-20, 380))
+    holed = outer.difference(poly((100, 100), (250, 110), (240, 230), (90, 220)))
+    return np.array(
+        [
+            holed,
+            poly((300, 300), (760, 280), (740, 760), (310, 730)),  # overlaps the first
+            poly((200, -50), (740, -40), (760, 320), (210, 310)),
+            poly((0, 355.02), (720, 355.02), (720, 355.07), (0, 355.07)),  # 0.05 m wide: slivers only
+        ],
+        dtype=object,
+    )
+
+
+def _exact(lots, zones):
+    """(lot, zone) → overlap area the direct way: covered lots their own area, else the intersection."""
+    geoms = np.asarray(lots.geometry.array, dtype=object)
+    zi, li = shapely.STRtree(geoms).query(zones, predicate="intersects")
+    covered = shapely.covers(zones[zi], geoms[li])
+    inter = shapely.area(shapely.intersection(geoms[li], zones[zi]))
+    area = np.where(covered, shapely.area(geoms[li]), inter)
+    return {(int(a), int(b)): float(c) for a, b, c in zip(li, zi, area, strict=True)}
+
+
+def test_overlaps_equal_direct_computation_on_a_block() -> None:
+    from quitogeo.spatial import largest_overlap, overlaps
+
+    lots = lots_of(*_field_of_lots())
+    zones = _zones()
+    ref = _exact(lots, zones)
+    idx = LotIndex.from_lots(lots)
+    # every pair with positive overlap, with the very same area (exact or covered)
+    lot, zone, area = overlap_pairs(idx, zones)
+    got = {(int(a), int(b)): float(c) for a, b, c in zip(lot, zone, area, strict=True)}
+    assert got == {k: v for k, v in ref.items() if v > 0}
+    assert len(got) > 1000 and any(0 < v < 1 for v in got.values())  # slivers are part of the test
+    # thresholds decided by bounds are those of the exact areas
+    for threshold in (0.0, 1.0, 50.0):
+        ov = overlaps(idx, zones)
+        keep = ov.above(threshold)
+        assert {(int(a), int(b)) for a, b in zip(ov.lot[keep], ov.zone[keep], strict=True)} == {
+            k for k, v in ref.items() if v > threshold
+        }
+    # the largest overlap per lot, ties to the first zone
+    ov, winners, pairs = largest_overlap(idx, zones)
+    best: dict[int, tuple[float, int]] = {}
+    for (a, b), v in sorted(ref.items()):
+        if v > 0 and (a not in best or v > best[a][0]):
+            best[a] = (v, b)
+    chosen = {int(w): int(ov.zone[p]) for w, p in zip(winners, pairs, strict=True)}
+    assert chosen == {a: b for a, (_, b) in best.items()}
+    assert all(ov.area[p] == best[int(w)][0] for w, p in zip(winners, pairs, strict=True))
+
+
+def test_nearest_station_equals_query_nearest_with_ties() -> None:
+    from quitogeo.spatial.influence import nearest_station
+
+    lots = lots_of(*_field_of_lots(12))
+    pts = np.array(
+        [
+            point(5, 5),  # inside lot 0 …
+            point(6, 6),  # … with another station: both at 0 m, query_nearest picks
+            point(130, 90),
+            point(300, -40),
+            point(-200, 500),
+        ],
+        dtype=object,
+    )
+    idx = LotIndex.from_lots(lots)
+    (l0, s0), d0 = shapely.STRtree(pts).query_nearest(idx.geoms, return_distance=True, all_matches=False)
+    l1, s1, d1 = nearest_station(idx, pts)
+    assert l1.tolist() == l0.tolist() and s1.tolist() == s0.tolist() and d1.tolist() == d0.tolist()
+
+
+def test_prepared_pairs_in_threads_equal_one_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    from quitogeo import parallel
+
+    monkeypatch.setenv(parallel.ENV_THREADS, "3")
+    zones = _zones()
+    geoms = np.asarray(lots_of(*_field_of_lots(20)).geometry.array, dtype=object)
+    pos = np.arange(len(geoms)) % len(zones)
+    copies = parallel.prepared_copies(zones)
+    assert len(copies) == 3
+    got = parallel.prepared_pairs(shapely.covers, copies, pos, geoms, min_chunk=10)
+    assert got.tolist() == shapely.covers(zones[pos], geoms).tolist()

@@ -100,6 +100,16 @@ def check_layers(layers: dict[str, gpd.GeoDataFrame], *, rules: Rules) -> pd.Dat
         left, right = pugs.sindex.query(geoms, predicate="intersects")
         pair = left < right
         left, right = left[pair], right[pair]
+        # Neighbouring PITs share edges: most intersecting pairs only touch, with no area to measure. Only
+        # pairs whose interiors meet (overlaps, contains or within, prepared predicates) can have an overlap
+        # area; the intersection is computed for those alone, in the order of the query above.
+        n = len(geoms)
+        inner = [pugs.sindex.query(geoms, predicate=p) for p in ("overlaps", "contains", "within")]
+        keys = (
+            np.concatenate([a.astype(np.int64) * n + b for a, b in inner]) if inner else np.zeros(0, np.int64)
+        )
+        meet = np.isin(left.astype(np.int64) * n + right, keys)
+        left, right = left[meet], right[meet]
         if len(left):
             area = shapely.area(shapely.intersection(geoms[left], geoms[right]))
             over = area > sliver

@@ -258,7 +258,9 @@ def apply_mapping(frame: pd.DataFrame, mapping: dict[str, str]) -> tuple[pd.Data
         The renamed frame (a copy) and the mapping entries whose source column was not found
         (``"canonical ← source"``), for the problems table.
     """
-    out = frame.copy()
+    # shallow: pandas copy-on-write copies a column only if it is modified (a deep copy of a million lots
+    # cost 0.15 s and their memory once more)
+    out = frame.copy(deep=False)
     lower = {str(c).lower(): c for c in out.columns}
     missing: list[str] = []
     geometry_name = getattr(frame, "_geometry_column_name", None)

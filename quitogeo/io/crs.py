@@ -253,19 +253,12 @@ def check_extent(frame_tm: gpd.GeoDataFrame, *, declared_crs: Any = None) -> Ext
         return ExtentCheck(True, (np.nan, np.nan, np.nan, np.nan), "")
     # Every vertex is looked at (a NaN coordinate hides from GEOS' envelopes), but in slices, so the
     # coordinates of a million lots are never one array.
-    finite = True
-    lo = np.array([np.inf, np.inf])
-    hi = np.array([-np.inf, -np.inf])
     solid = geoms[present]
-    for start in range(0, len(solid), _EXTENT_SLICE):
-        coords = shapely.get_coordinates(solid[start : start + _EXTENT_SLICE])
-        if not np.isfinite(coords).all():
-            finite = False
-            break
-        if len(coords):
-            lo = np.minimum(lo, coords.min(axis=0))
-            hi = np.maximum(hi, coords.max(axis=0))
-    bounds = (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])) if finite else (np.nan,) * 4
+    finite = all(
+        np.isfinite(shapely.get_coordinates(solid[start : start + _EXTENT_SLICE])).all()
+        for start in range(0, len(solid), _EXTENT_SLICE)
+    )
+    bounds = tuple(float(v) for v in shapely.total_bounds(solid)) if finite else (np.nan,) * 4
     minx, miny, maxx, maxy = DMQ_EXTENT
     m = EXTENT_MARGIN_M
     inside = bool(

@@ -816,16 +816,25 @@ def _normalise_layer(
     return frame
 
 
+#: Rows looked at to tell a column of nearly unique text from one of a few repeated values.
+_TEXT_PROBE = 10_000
+
+
 def _object_text(text: pd.Series) -> np.ndarray:
     """Return a pandas string column as the object array of ``str`` (None for missing) the run works on.
 
     Columns with few distinct values (régimen, parroquia, administración zonal) build each distinct string
     once and share it, instead of one Python object per lot (time and memory).
     """
+    # A look at the first rows settles the columns of (nearly) unique values, such as the clave catastral,
+    # without hashing a million strings for nothing.
+    head = text.iloc[:_TEXT_PROBE]
+    if len(head) >= _TEXT_PROBE and head.nunique() * 4 > len(head):
+        return text.to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload, no-any-return]
     codes, uniques = pd.factorize(text, use_na_sentinel=True)
     if len(uniques) * 4 > len(text):
-        return text.to_numpy(dtype=object, na_value=None)
-    values = np.append(np.asarray(uniques, dtype=object), None)
+        return text.to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload, no-any-return]
+    values = np.concatenate([np.asarray(uniques, dtype=object), np.array([None], dtype=object)])
     return values[codes]  # code -1 (missing) takes the trailing None
 
 

@@ -40,9 +40,9 @@ NUMPY_TOL_M = 1e-6
 COMBOS_PER_BLOCK = 1 << 19
 
 #: Pairs with more combinations than this (a many-vertex lot on a winding road) go to GEOS, whose noding
-#: beats the all-against-all numpy test there (measured: ~40 ns per combination in bulk against ~10–15 µs
-#: per GEOS pair up to a few hundred combinations, GEOS pulling ahead beyond).
-MAX_COMBOS_PER_PAIR = 256
+#: beats the all-against-all numpy test there (measured: ~10–20 ns per combination in bulk against ~10–30 µs
+#: per GEOS pair; about even at ~1 000 combinations).
+MAX_COMBOS_PER_PAIR = 1024
 
 
 @dataclass(frozen=True)
@@ -168,46 +168,64 @@ def boundary_length_inside(
         Per pair: length of the lot's boundary running along the band's boundary.
     """
     n_pairs = len(lot)
-    # one row per (pair, lot edge)
+    # one row per (pair, lot edge), rows sorted by their band's edge count (descending) so that the rows
+    # tested against the band's k-th edge are a prefix: one pass per k over contiguous slices
     ps_pair, ps_rank = _expand(lot_edges.count[lot])
     seg = lot_edges.start[lot][ps_pair] + ps_rank
+    n_edge = band_edges.count[band][ps_pair]
+    order = np.argsort(-n_edge, kind="stable")
+    ps_pair, seg, n_edge = ps_pair[order], seg[order], n_edge[order]
+    first_edge = band_edges.start[band][ps_pair]
     ax, ay = lot_edges.x0[seg], lot_edges.y0[seg]
     rx, ry = lot_edges.x1[seg] - ax, lot_edges.y1[seg] - ay
-    # one row per (pair, lot edge, band edge)
-    ps_band = band[ps_pair]
-    cb_ps, cb_rank = _expand(band_edges.count[ps_band])
-    edge = band_edges.start[ps_band][cb_ps] + cb_rank
-    cax, cay, crx, cry = ax[cb_ps], ay[cb_ps], rx[cb_ps], ry[cb_ps]
-    # coordinates relative to A: exact differences of nearby TM-Quito coordinates
-    cx, cy = band_edges.x0[edge] - cax, band_edges.y0[edge] - cay
-    dx, dy = band_edges.x1[edge] - cax, band_edges.y1[edge] - cay
-    # sides of C and D (cross products with r): the same formula for a vertex shared by two band edges
-    sc = crx * cy - cry * cx
-    sd = crx * dy - cry * dx
-    c_left = sc > 0
-    cut = np.flatnonzero(c_left != (sd > 0))
-    rr = crx * crx + cry * cry
+    rr = rx * rx + ry * ry
     norm_r = np.sqrt(rr)
-    u = sc[cut] / (sc[cut] - sd[cut])  # where along C→D the side changes sign
-    px = cx[cut] + u * (dx[cut] - cx[cut])
-    py = cy[cut] + u * (dy[cut] - cy[cut])
-    t = (px * crx[cut] + py * cry[cut]) / rr[cut]
-    # leaving the left side (C left, D right) enters a counter-clockwise shell
-    sign = np.where(c_left[cut], 1.0, -1.0) * band_edges.side[edge[cut]]
-    weight = sign * (1.0 - np.clip(t, 0.0, 1.0)) * norm_r[cut]
-    length = np.asarray(np.bincount(ps_pair[cb_ps[cut]], weights=weight, minlength=n_pairs), dtype=np.float64)
-    tol_r = NUMPY_TOL_M * norm_r
-    along = np.flatnonzero((np.abs(sc) <= tol_r) & (np.abs(sd) <= tol_r) & (rr > 0))
-    ambiguous = np.zeros(n_pairs)
-    if len(along):
-        t0 = (cx[along] * crx[along] + cy[along] * cry[along]) / rr[along]
-        t1 = (dx[along] * crx[along] + dy[along] * cry[along]) / rr[along]
-        lo = np.clip(np.minimum(t0, t1), 0.0, 1.0)
-        hi = np.clip(np.maximum(t0, t1), 0.0, 1.0)
-        ambiguous = np.asarray(
-            np.bincount(ps_pair[cb_ps[along]], weights=(hi - lo) * norm_r[along], minlength=n_pairs),
-            dtype=np.float64,
+    # a zero-length lot edge adds nothing; its tolerance < 0 keeps it out of the ambiguous pieces
+    tol_r = np.where(rr > 0, NUMPY_TOL_M * norm_r, -1.0)
+    n_rows = np.searchsorted(-n_edge, -np.arange(int(n_edge[0]) if len(n_edge) else 0), side="left")
+    bx0, by0, bx1, by1 = band_edges.x0, band_edges.y0, band_edges.x1, band_edges.y1
+    cut_rows, cut_weights, along_rows, along_lengths = [], [], [], []
+    for k, m in enumerate(n_rows.tolist()):
+        edge = first_edge[:m] + k
+        a_x, a_y, r_x, r_y = ax[:m], ay[:m], rx[:m], ry[:m]
+        # coordinates relative to A: exact differences of nearby TM-Quito coordinates
+        cx, cy = bx0[edge] - a_x, by0[edge] - a_y
+        dx, dy = bx1[edge] - a_x, by1[edge] - a_y
+        # sides of C and D: the same formula for a vertex shared by two consecutive band edges
+        sc = r_x * cy - r_y * cx
+        sd = r_x * dy - r_y * dx
+        c_left = sc > 0
+        cut = np.flatnonzero(c_left != (sd > 0))
+        if len(cut):
+            u = sc[cut] / (sc[cut] - sd[cut])  # where along C→D the side changes sign
+            px = cx[cut] + u * (dx[cut] - cx[cut])
+            py = cy[cut] + u * (dy[cut] - cy[cut])
+            t = (px * r_x[cut] + py * r_y[cut]) / rr[cut]
+            # leaving the left side (C left, D right) enters a counter-clockwise shell
+            sign = np.where(c_left[cut], 1.0, -1.0) * band_edges.side[edge[cut]]
+            cut_rows.append(cut)
+            cut_weights.append(sign * (1.0 - np.clip(t, 0.0, 1.0)) * norm_r[cut])
+        along = np.flatnonzero(np.maximum(np.abs(sc), np.abs(sd)) <= tol_r[:m])
+        if len(along):
+            t0 = (cx[along] * r_x[along] + cy[along] * r_y[along]) / rr[along]
+            t1 = (dx[along] * r_x[along] + dy[along] * r_y[along]) / rr[along]
+            lo = np.clip(np.minimum(t0, t1), 0.0, 1.0)
+            hi = np.clip(np.maximum(t0, t1), 0.0, 1.0)
+            along_rows.append(along)
+            along_lengths.append((hi - lo) * norm_r[along])
+
+    def per_pair(
+        rows: list[npt.NDArray[np.intp]], values: list[npt.NDArray[np.float64]]
+    ) -> npt.NDArray[np.float64]:
+        if not rows:
+            return np.zeros(n_pairs)
+        pair = ps_pair[np.concatenate(rows)]
+        return np.asarray(
+            np.bincount(pair, weights=np.concatenate(values), minlength=n_pairs), dtype=np.float64
         )
+
+    length = per_pair(cut_rows, cut_weights)
+    ambiguous = per_pair(along_rows, along_lengths)
     return length, ambiguous
 
 
@@ -227,7 +245,8 @@ class RoadNetwork:
         Flat-capped buffer of each centreline at ``ancho/2 + tolerance`` (None when the width is unknown: such
         a road is buffered at the tolerance only, so a lot fronting it is still found).
     dead_buffers : numpy.ndarray
-        Buffers of the dead-end pieces.
+        Buffers of the dead-end pieces (none when the layer's ``sin_continuidad`` marks every road: the
+        topology is then not computed).
     dead_road : numpy.ndarray
         The road (position) of each dead-end piece.
     sin_continuidad : numpy.ndarray
@@ -343,15 +362,20 @@ def road_network(vias: gpd.GeoDataFrame, *, rules: Rules) -> RoadNetwork:
         shapely.buffer, lines, dist, cap_style="flat", join_style="round", min_chunk=5_000
     )
 
-    pieces, road, dead = dead_end_pieces(lines, precision=float(rules["tolerancias"]["red_vial_precision_m"]))
     if "sin_continuidad" in vias.columns:
         override = vias["sin_continuidad"].astype("boolean")
         forced = override.notna().to_numpy(dtype=bool)
         value = override.fillna(False).to_numpy(dtype=bool)
-        dead = np.where(forced[road], value[road], dead)
     else:
         forced = np.zeros(len(vias), dtype=bool)
         value = forced
+    if len(vias) and forced.all():
+        # the layer decides every road: the topology (noding the whole network) could change nothing
+        pieces, road, dead = np.empty(0, dtype=object), np.empty(0, dtype=np.intp), np.empty(0, dtype=bool)
+    else:
+        precision = float(rules["tolerancias"]["red_vial_precision_m"])
+        pieces, road, dead = dead_end_pieces(lines, precision=precision)
+        dead = np.where(forced[road], value[road], dead)
     dead_pieces = pieces[dead]
     dead_road = road[dead]
     dead_buffers = shapely.buffer(dead_pieces, dist[dead_road], cap_style="flat", join_style="round")
@@ -520,24 +544,11 @@ def join_frontage(
     unknown[lot[~fin]] = True
     out["ancho_desconocido"] = unknown
 
-    # continuity: the lot fronts a dead-end piece (of a road it fronts)
-    dlot, dpiece = _frontage_pairs(idx, red.dead_buffers, min_len, valid_lot)
-    droad = red.dead_road[dpiece]
-    # a road forced sin continuidad by the layer counts even if its pieces are not all dead
-    forced_lot = lot[red.sin_continuidad[road]]
-    forced_road = road[red.sin_continuidad[road]]
-    all_lot = np.concatenate([dlot, forced_lot])
-    all_road = np.concatenate([droad, forced_road])
-    if len(all_lot):
-        pairs = np.unique(np.stack([all_lot, all_road], axis=1), axis=0)
-        # keep only roads the lot actually fronts (a dead piece's band may reach a lot the road's band
-        # does not, e.g. around a bend)
-        key_all = pairs[:, 0].astype(np.int64) * max(len(red), 1) + pairs[:, 1]
-        key_front = lot.astype(np.int64) * max(len(red), 1) + road
-        pairs = pairs[np.isin(key_all, key_front)]
-        sin_lot, sin_road = pairs[:, 0], pairs[:, 1]
-    else:
-        sin_lot = sin_road = np.empty(0, dtype=np.intp)
+    # continuity: a fronting road that is sin continuidad (the layer's mark, or a dead-end piece of it). Every
+    # road owning a dead piece is sin continuidad (road_network), so the lots fronting a dead piece's band
+    # (and that road) are among these pairs already: the dead pieces' bands need no second join.
+    on_sin = red.sin_continuidad[road]
+    sin_lot, sin_road = lot[on_sin], road[on_sin]  # sorted by lot, then road (as _frontage_pairs returns)
     flag = np.zeros(n, dtype=bool)
     flag[sin_lot] = True
     out["frente_sin_continuidad"] = pd.array(flag, dtype="boolean")

@@ -126,19 +126,20 @@ def nearest_station(
 ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float64]]:
     """Nearest station of each lot and its distance: ``STRtree.query_nearest`` of the lots, made cheap.
 
-    A nearest-neighbour search from each lot polygon is several times dearer than from a point, so the search
-    runs from the centre ``c`` of the lot's box, whose half-diagonal ``r`` bounds how far the lot reaches:
-    ``|c − s| − r ≤ d(lot, s) ≤ |c − s| + r``. The station nearest the lot is thus within ``d_c + 2r`` of
-    ``c`` (``d_c``: distance from ``c`` to its nearest station); the exact lot–station distance is computed
-    only for those candidates. A lot whose two nearest candidates are exactly equidistant takes the one
-    ``query_nearest`` itself picks, so the result is that of the direct search, lot by lot.
+    A nearest-neighbour search from every lot polygon is dear; instead each cell of the lots' quadtree (a
+    small box holding a few lots, :func:`quitogeo.spatial.overlaps`) keeps only the stations that can be
+    nearest to one of its lots — those no farther from the box than the box's farthest point is from its
+    best station (the bound holds for every lot inside the box) — in numpy. Most cells keep one station; the
+    exact lot–station distance (GEOS) is computed only for the kept pairs. A lot whose two nearest stations
+    are exactly equidistant takes the one ``query_nearest`` itself picks, so the result is the direct
+    search's, lot by lot.
 
     Parameters
     ----------
     idx : LotIndex
         The lots.
     stations : numpy.ndarray
-        Station geometries (points).
+        Station geometries (points; other geometries are searched directly).
 
     Returns
     -------
@@ -147,30 +148,55 @@ def nearest_station(
     distance : numpy.ndarray of float
         Lot–station distance in m (0 when the station lies in the lot).
     """
+    from quitogeo.spatial import _cell_lots, _levels
+
     stations = np.asarray(stations, dtype=object)
     stree = shapely.STRtree(stations)
-    b = idx.bounds
-    has = np.flatnonzero(np.isfinite(b).all(axis=1))
-    b = b[has]
-    centre = shapely.points((b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2)
-    reach_r = np.hypot(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) / 2
-    (ci, _), dc = stree.query_nearest(centre, return_distance=True, all_matches=False)
-    if len(ci) == 0:
-        empty = np.empty(0, dtype=np.intp)
-        return empty, empty.copy(), np.empty(0)
-    reach = np.zeros(len(has))
-    reach[ci] = dc
-    reach += 2 * reach_r
-    reach += 1e-6 * (1.0 + reach)  # rounding of the bounds themselves
-    qi, qs = stree.query(centre, predicate="dwithin", distance=reach)  # per-lot distances: one call
-    lot_q = has[qi]
-    d = np.asarray(parallel.elementwise(shapely.distance, idx.geoms[lot_q], stations[qs]), dtype=np.float64)
+    real = ~shapely.is_missing(stations) & ~shapely.is_empty(stations)
+    if not (shapely.get_type_id(stations[real]) == 0).all() or not real.any():
+        (lot, st), dist = stree.query_nearest(idx.geoms, return_distance=True, all_matches=False)
+        return lot.astype(np.intp), st.astype(np.intp), np.asarray(dist, dtype=np.float64)
+    levels = _levels(idx)
+    env = levels.env[0]
+    boxes = shapely.box(*env.T)
+    # any station bounds the distance from every lot of the cell: the farthest corner of the box from the
+    # station nearest the box's centre; a station nearer to the box than that may be a lot's nearest
+    (ci, si) = stree.query_nearest(shapely.centroid(boxes), all_matches=False)
+    s_xy = shapely.get_coordinates(stations[si])
+    far = np.hypot(
+        np.maximum(np.abs(s_xy[:, 0] - env[ci, 0]), np.abs(s_xy[:, 0] - env[ci, 2])),
+        np.maximum(np.abs(s_xy[:, 1] - env[ci, 1]), np.abs(s_xy[:, 1] - env[ci, 3])),
+    )
+    reach = np.full(len(env), np.inf)
+    reach[ci] = far * (1 + 1e-9) + 1e-6  # slack for the bound's own rounding
+    cell_q, st_q = stree.query(boxes, predicate="dwithin", distance=reach)
+    lot_q, st_q = _cell_lots(levels, 0, cell_q.astype(np.intp), st_q.astype(np.intp))
+    # the same bound lot by lot (far from the stations a cell keeps several): the distance from the lot's
+    # box is a lower bound, the distance from its first vertex an upper bound
+    lb = idx.bounds[lot_q]
+    sxy = shapely.get_coordinates(stations)[np.cumsum(real) - 1][st_q]  # the point of each kept station
+    near = np.hypot(
+        np.maximum(np.maximum(lb[:, 0] - sxy[:, 0], sxy[:, 0] - lb[:, 2]), 0.0),
+        np.maximum(np.maximum(lb[:, 1] - sxy[:, 1], sxy[:, 1] - lb[:, 3]), 0.0),
+    )
+    v0 = shapely.get_coordinates(shapely.get_point(shapely.get_exterior_ring(idx.geoms), 0))
+    has_v0 = np.full(len(idx), -1)
+    has_v0[np.flatnonzero(shapely.get_type_id(idx.geoms) == 3)] = np.arange(len(v0))
+    vq = has_v0[lot_q]
+    upper = np.full(len(lot_q), np.inf)
+    ok = vq >= 0
+    upper[ok] = np.hypot(v0[vq[ok], 0] - sxy[ok, 0], v0[vq[ok], 1] - sxy[ok, 1])
+    best = np.full(len(idx), np.inf)
+    np.minimum.at(best, lot_q, upper)
+    keep = near <= best[lot_q] * (1 + 1e-9) + 1e-6
+    lot_q, st_q = lot_q[keep], st_q[keep]
+    d = np.asarray(parallel.elementwise(shapely.distance, idx.geoms[lot_q], stations[st_q]), dtype=np.float64)
     order = np.lexsort((d, lot_q))
-    lot_q, qs, d = lot_q[order], qs[order], d[order]
+    lot_q, st_q, d = lot_q[order], st_q[order], d[order]
     first = np.r_[True, lot_q[1:] != lot_q[:-1]]
     tie = np.zeros(len(first), dtype=bool)
     tie[:-1] = first[:-1] & ~first[1:] & (d[1:] == d[:-1])
-    lot, st, dist = lot_q[first], qs[first].astype(np.intp), d[first]
+    lot, st, dist = lot_q[first], st_q[first].astype(np.intp), d[first]
     tied = tie[first]
     if tied.any():
         (ti, ts), td = stree.query_nearest(idx.geoms[lot[tied]], return_distance=True, all_matches=False)

@@ -14,15 +14,7 @@ import numpy as np
 import pandas as pd
 
 from quitogeo.rules import Rules
-from quitogeo.spatial import (
-    LotIndex,
-    best_per_lot,
-    concat_by_lot,
-    feature_labels,
-    lot_index,
-    overlap_pairs,
-    overlaps,
-)
+from quitogeo.spatial import LotIndex, concat_by_lot, feature_labels, largest_overlap, lot_index, overlaps
 
 #: PIT attributes carried to the result when the layer has them (layers.md, ``pugs``).
 PIT_COLUMNS: tuple[str, ...] = (
@@ -80,11 +72,9 @@ def join_pit(
     """
     idx = lot_index(lots, index)
     n = len(idx)
-    lot, zone, area = overlap_pairs(idx, _geoms(pugs))
-    keep = area > 0
-    lot, zone, area = lot[keep], zone[keep], area[keep]
-    winners, pairs = best_per_lot(lot, area, n)
-    share = area[pairs] / idx.area[winners]
+    ov, winners, pairs = largest_overlap(idx, _geoms(pugs))
+    lot, zone = ov.lot, ov.zone
+    share = ov.area[pairs] / idx.area[winners]
     ok = share >= float(rules["tolerancias"]["pit_min_share"])
     winners, pairs = winners[ok], pairs[ok]
     pos = np.full(n, -1, dtype=np.intp)
@@ -194,10 +184,7 @@ def join_largest(
     """Return ``column`` of the feature of ``layer`` overlapping each lot the most (None when none)."""
     idx = lot_index(lots, index)
     n = len(idx)
-    ov = overlaps(idx, _geoms(layer))
-    ov = ov.take(ov.above(0.0))
-    ov.settle_shared()  # the largest of several needs exact areas; a lone zone wins whatever its area
-    winners, pairs = best_per_lot(ov.lot, np.where(ov.exact, ov.area, 0.0), n)
+    ov, winners, pairs = largest_overlap(idx, _geoms(layer))
     out = np.full(n, None, dtype=object)
     out[winners] = layer[column].to_numpy(dtype=object)[ov.zone[pairs]]
     return out
