@@ -105,6 +105,11 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
 
 _OK = "ok"
 
+#: Text dtype of the intermediate columns: pandas' string semantics (``<NA>``, ``.str``) over Python objects.
+#: Arrow-backed strings copied every text into Arrow buffers a lot at a time, and Arrow's memory pool kept
+#: the freed buffers (+1.1 GB of RSS at 1 M lots); here the distinct strings are shared Python objects.
+_STR = pd.StringDtype("python")
+
 
 # ---------------------------------------------------------------------------------------------------------
 # small vectorised helpers
@@ -120,9 +125,13 @@ def _num(frame: pd.DataFrame, column: str) -> pd.Series:
 def _text(frame: pd.DataFrame, column: str) -> pd.Series:
     """Column as stripped text, ``<NA>`` where absent or empty."""
     if column not in frame:
-        return pd.Series(pd.NA, index=frame.index, dtype="string")
-    out = frame[column].astype("string").str.strip()
-    return out.mask(out == "")
+        return pd.Series(pd.NA, index=frame.index, dtype=_STR)
+    # stripped once per distinct value (the lots share a few), then taken for every lot
+    codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
+    table = np.empty(len(uniques) + 1, dtype=object)
+    table[:-1] = [str(u).strip() or None for u in uniques]
+    table[-1] = None  # code -1 (null) takes the last entry
+    return pd.Series(table[codes], index=frame.index, dtype=_STR)
 
 
 def _flag(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -177,12 +186,19 @@ def _per_text(series: pd.Series, func: Callable[[str], Any], null: Any) -> pd.Se
 
 def _calc_reason(ambito: str, motivo: pd.Series) -> Callable[[npt.NDArray[np.intp]], pd.Series]:
     """Give the calc core's reason for the given rows, prefixed by the ámbito (formatted for them only)."""
-    return lambda rows: f"{ambito}: " + motivo.iloc[rows].astype("string").fillna("")
+    return lambda rows: f"{ambito}: " + motivo.iloc[rows].astype(_STR).fillna("")
+
+
+def _per_value(series: pd.Series, func: Callable[[Any], float], index: pd.Index) -> pd.Series:
+    """``func`` of each value as float64, called once per distinct value (NaN where the value is null)."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    table = np.array([*(func(u) for u in uniques), np.nan], dtype=np.float64)
+    return pd.Series(table[codes], index=index)
 
 
 def _casefold(series: pd.Series) -> pd.Series:
     """``str.casefold`` per distinct text (pandas runs it once per lot, in Python), as ``string``."""
-    return _per_text(series, str.casefold, pd.NA).astype("string")
+    return _per_text(series, str.casefold, pd.NA).astype(_STR)
 
 
 def _fmt(value: float) -> str:
@@ -196,9 +212,8 @@ def _fmt(value: float) -> str:
 
 def _categories(codes: pd.Series, rules: Rules) -> pd.Series:
     """Canonical use category of each code (``<NA>`` when the code is missing or not homologated)."""
-    uniques = codes.dropna().unique()
-    mapping = {code: rules.homologate_use(code) for code in uniques}  # per distinct code, not per lot
-    return codes.map(mapping).astype("string")
+    # per distinct code, not per lot
+    return _per_text(codes, rules.homologate_use, pd.NA).astype(_STR)
 
 
 def _equivalence_tables(rules: Rules) -> pd.DataFrame:
@@ -280,8 +295,8 @@ def _match_equivalence(
     out = pd.DataFrame(
         {
             "ir": ir,
-            "fuente": pd.Series(fuente, index=cat_old.index, dtype="string"),
-            "texto": pd.Series(texto, index=cat_old.index, dtype="string"),
+            "fuente": pd.Series(fuente, index=cat_old.index, dtype=_STR),
+            "texto": pd.Series(texto, index=cat_old.index, dtype=_STR),
         },
         index=cat_old.index,
     )
@@ -546,7 +561,7 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
         bits = np.ascontiguousarray(x.to_numpy(dtype=np.float64, na_value=np.nan)).view(np.int64)
         codes, uniques = pd.factorize(bits)
         table = np.array([fmt.format(v) for v in uniques.view(np.float64).tolist()] + [""], dtype=object)
-        return pd.Series(table[codes], index=x.index, dtype="string")
+        return pd.Series(table[codes], index=x.index, dtype=_STR)
 
     # (failing rows, their text): the text is built only for the lots that fail (few), never for all
     checks: list[tuple[pd.Series, Callable[[pd.Series], pd.Series | str]]] = [
@@ -592,7 +607,7 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     lm_motivo = np.full(len(idx), "", dtype=object)
     failed = np.flatnonzero(fails.to_numpy(dtype=bool))
     lm_motivo[failed] = "§2.2.2 no se cumple, no se cobra: " + motivo.to_numpy(dtype=object)[failed]
-    out["lote_minimo_motivo"] = pd.Series(lm_motivo, index=idx, dtype="string")
+    out["lote_minimo_motivo"] = pd.Series(lm_motivo, index=idx, dtype=_STR)
 
     # --- incremento de edificabilidad --------------------------------------------------------------------
     cos_new = _num(lots, "cos_total_maximo").fillna(_num(lots, "pisos_maximos") * cospb_new)
@@ -619,13 +634,13 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     az = _text(lots, "administracion_zonal")
     table = _az_table(rules)
     az_key = _casefold(az)
-    ircu_az = az_key.map({k: float(v["ircu"]) for k, v in table.items()}).astype("float64")
-    irlm_az = az_key.map({k: float(v["irlm"]) for k, v in table.items()}).astype("float64")
+    ircu_az = _per_value(az_key, lambda k: float(table[k]["ircu"]) if k in table else np.nan, idx)
+    irlm_az = _per_value(az_key, lambda k: float(table[k]["irlm"]) if k in table else np.nan, idx)
     from_table = is_eq & ~(amb_cls & bool(amb["clasificacion_usa_tabla_az"]))
     ir_cu = eq["ir"].where(from_table, ircu_az).where(usa_cu)
     ir_cu_fuente = eq["fuente"].where(
         from_table,
-        _per_text(az, lambda a: f"tabla IR AZ {a} (IRcu)", "tabla IR AZ ? (IRcu)").astype("string"),
+        _per_text(az, lambda a: f"tabla IR AZ {a} (IRcu)", "tabla IR AZ ? (IRcu)").astype(_STR),
     )
     out["ir_cu"] = ir_cu
     out["ir_cu_fuente"] = ir_cu_fuente.where(usa_cu, "")
@@ -633,7 +648,7 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     out["ir_lm"] = ir_lm
     out["ir_lm_fuente"] = (
         _per_text(az, lambda a: f"tabla IR AZ {a} (IRlm)", "tabla IR AZ ? (IRlm)")
-        .astype("string")
+        .astype(_STR)
         .where(amb_lm, "")
     )
     needs_az = (usa_cu & ~from_table) | amb_lm
@@ -648,7 +663,7 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     vc_default = float(vs_rules["vc"][vs_rules["estructura_predeterminada"]])
     vc = _num(lots, "vc").fillna(vc_default)
     fu_by_cat = {code: float(vs_rules["fu"][cat["fu"]]) for code, cat in rules["usos"]["categorias"].items()}
-    fu = _num(lots, "fu").fillna(cat_new.map(fu_by_cat).astype("float64"))
+    fu = _num(lots, "fu").fillna(_per_value(cat_new, lambda c: fu_by_cat.get(c, np.nan), idx))
     vcc = _vcc(lots)
     avaluo = _num(lots, "avaluo_terreno")
     # Vs_c (§2.1 Gráf. 8): α × Vcc with construction; avalúo del terreno / área según escritura without (TEXT)
@@ -690,23 +705,52 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     # A lot whose IR is already reported missing needs no second message from the calc core.
     ir_reported = sin_az | sin_ir
     results: dict[str, pd.DataFrame] = {}
+    cents_of: dict[str, pd.Series] = {}  # per ámbito, the COD in cents of every lot (null: not computed)
+    n = len(idx)
+    ben_np = beneficio.to_numpy(dtype=bool)
+    input_arrays = {
+        col: np.broadcast_to(np.asarray(base_inputs[col].to_numpy(dtype=np.float64)), (n,))
+        for col in base_inputs.columns
+    }
     for ambito, mask in applies.items():
-        inputs = base_inputs.assign(ir=ir_for[ambito])
-        parts = [
-            cod_frame(inputs.loc[mask & (beneficio == ben)], ambito=ambito, rules=rules, beneficio=ben)
-            for ben in (False, True)
-            if (mask & (beneficio == ben)).any()
-        ]
-        computed = pd.concat(parts) if parts else cod_frame(inputs.iloc[:0], ambito=ambito, rules=rules)
+        # the calc core sees only the lots the formula applies to: no full-table copies or reindexing
+        rows_all = np.flatnonzero(mask.to_numpy(dtype=bool))
+        ir_np = ir_for[ambito].to_numpy(dtype=np.float64, na_value=np.nan)
+        parts = []
+        for ben in (False, True):
+            rows = rows_all[ben_np[rows_all] == ben]
+            if not len(rows):
+                continue
+            inputs = pd.DataFrame({col: arr[rows] for col, arr in input_arrays.items()}, index=idx[rows])
+            inputs["ir"] = ir_np[rows]
+            parts.append(cod_frame(inputs, ambito=ambito, rules=rules, beneficio=ben))
+        computed = (
+            pd.concat(parts)
+            if parts
+            else cod_frame(base_inputs.iloc[:0], ambito=ambito, rules=rules)
+        )
         results[ambito] = computed  # only the lots the formula applies to, dtypes intact
-        res = computed.reindex(idx)
-        out[COD_COLUMNS[ambito]] = res["cod_centavos"].astype("Float64") / 100
+        pos = np.concatenate(
+            [rows_all[ben_np[rows_all] == ben] for ben in (False, True) if (ben_np[rows_all] == ben).any()]
+        ) if len(rows_all) else rows_all
+        cents = np.zeros(n, dtype=np.int64)
+        no_cents = np.ones(n, dtype=bool)
+        valid = np.zeros(n, dtype=bool)
+        motivo_np = np.full(n, None, dtype=object)
+        if len(pos):
+            res_cents = computed["cod_centavos"]
+            cents[pos] = res_cents.to_numpy(dtype=np.int64, na_value=0)
+            no_cents[pos] = res_cents.isna().to_numpy()
+            valid[pos] = computed["valido"].fillna(False).to_numpy(dtype=bool)
+            motivo_np[pos] = computed["motivo_calc"].to_numpy(dtype=object)
+        cents_of[ambito] = pd.Series(pd.arrays.IntegerArray(cents, no_cents), index=idx)
+        out[COD_COLUMNS[ambito]] = cents_of[ambito].astype("Float64") / 100
         # the calc core never returns a silent zero: an invalid row says which input is missing, and why
-        invalid = mask & ~res["valido"].fillna(False).astype(bool) & ~ir_reported
-        estado = _append(estado, invalid, _calc_reason(ambito, res["motivo_calc"]))
+        invalid = mask & ~valid & ~ir_reported
+        estado = _append(estado, invalid, _calc_reason(ambito, pd.Series(motivo_np, index=idx, dtype=object)))
 
     # --- the ámbito applied (§2.3) -----------------------------------------------------------------------
-    applied = pd.Series(SIN_AMBITO, index=idx, dtype="string")
+    applied = pd.Series(SIN_AMBITO, index=idx, dtype=_STR)
     applied_cents = pd.Series(0, index=idx, dtype="Int64")
     u, e, lm = usa_cu, amb_edif, amb_lm
     for ambito, where in (
@@ -717,7 +761,7 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
         ("edificabilidad-lote-minimo", e & lm & ~u),
     ):
         applied = applied.mask(where, ambito)
-        applied_cents = applied_cents.mask(where, results[ambito]["cod_centavos"].reindex(idx))
+        applied_cents = applied_cents.mask(where, cents_of[ambito])
     # §2.3.3 (TEXT): lote mínimo + uso → the larger; with edificabilidad too, the larger of the combined
     # formulas (READING, [ambitos]). The calc core's larger-of rule; ties go to the first (uso).
     for first, second, where in (
@@ -728,7 +772,7 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
             continue
         pair = idx[where.to_numpy()]
         larger = mayor_frame(results[first].loc[pair], results[second].loc[pair]).reindex(idx)
-        winner = larger["ambito_ganador"].map({"uso": first, "lote-minimo": second}).astype("string")
+        winner = larger["ambito_ganador"].map({"uso": first, "lote-minimo": second}).astype(_STR)
         applied = applied.mask(where, winner)
         applied_cents = applied_cents.mask(where, larger["cod_centavos"])
     # an ámbito that cannot be decided may change the applied one: no figure rather than a wrong one
@@ -739,7 +783,7 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
 
     # IR of the applied ámbito
     ir_applied = pd.Series(np.nan, index=idx)
-    fuente_applied = pd.Series("no aplica", index=idx, dtype="string")
+    fuente_applied = pd.Series("no aplica", index=idx, dtype=_STR)
     cu_applied = applied.isin(["uso", "edificabilidad-uso"]).fillna(False)
     lm_applied = applied.isin(["lote-minimo", "edificabilidad-lote-minimo"]).fillna(False)
     ir_applied = ir_applied.where(~cu_applied, ir_cu).where(~lm_applied, ir_lm)
@@ -754,12 +798,14 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     for c in range(16):
         names = [AMBITO_WORDS[k] for bit, k in enumerate(AMBITO_WORDS) if c & (1 << bit)]
         words[c] = ", ".join(names) if names else "sin cambio"
-    ambitos_txt = code.map(words).astype("string")
+    words_table = np.array([words[c] for c in range(16)], dtype=object)
+    ambitos_txt = pd.Series(words_table[code.to_numpy()], index=idx, dtype=_STR)
     # ámbitos that could not be decided are named, so "sin cambio" is never claimed without the data
     nd_code = undecidable_uso.astype(int) + undecidable_lm.astype(int) * 2 + undecidable_edif.astype(int) * 4
     nd_names = ("uso", "lote mínimo", "edificabilidad")
     nd_words = {c: ", ".join(w for bit, w in enumerate(nd_names) if c & (1 << bit)) for c in range(1, 8)}
-    nd_txt = nd_code.map(nd_words).astype("string")
+    nd_table = np.array([None, *(nd_words[c] for c in range(1, 8))], dtype=object)
+    nd_txt = pd.Series(nd_table[nd_code.to_numpy()], index=idx, dtype=_STR)
     ambitos_txt = ambitos_txt.mask(nd_code > 0, ambitos_txt + " (sin dato: " + nd_txt + ")")
     out["ambitos"] = ambitos_txt.mask(~cubierto, None)
 
@@ -771,7 +817,7 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     )
     out["cod"] = applied_cents.astype("Float64") / 100
     out["cod_centavos"] = applied_cents
-    out["estado"] = estado.astype("string")
+    out["estado"] = estado.astype(_STR)
     return out[list(OUTPUT_COLUMNS)]
 
 

@@ -150,15 +150,15 @@ def query(
 
 
 def prepared_copies(geoms: npt.ArrayLike) -> list[npt.NDArray[np.object_]]:
-    """One prepared copy of ``geoms`` per thread (the first is ``geoms`` itself), for :func:`prepared_pairs`.
+    """One prepared copy of ``geoms`` per thread, for :func:`prepared_pairs`.
 
     A prepared geometry is not thread-safe (GEOS builds its internal indexes lazily, on first use), so each
-    thread gets its own copy; a WKB round trip copies the coordinates bit for bit, so every predicate gives
-    exactly what it gives on the original.
+    thread gets its own copy — and ``geoms`` themselves are left unprepared, as another caller (a dask worker
+    thread running another partition) may share them. A WKB round trip copies the coordinates bit for bit,
+    so every predicate gives exactly what it gives on the originals.
     """
-    arr = np.asarray(geoms, dtype=object)
-    wkb = shapely.to_wkb(arr)
-    copies = [arr] + [np.asarray(shapely.from_wkb(wkb), dtype=object) for _ in range(n_threads() - 1)]
+    wkb = shapely.to_wkb(np.asarray(geoms, dtype=object))
+    copies = [np.asarray(shapely.from_wkb(wkb), dtype=object) for _ in range(n_threads())]
     for c in copies:
         shapely.prepare(c)
     return copies

@@ -465,7 +465,7 @@ def process_lots(
     DataFrame
         Aligned to ``lots.index``, without geometry.
     """
-    names = ["indice", *SPATIAL_STAGES, *TABLE_STAGES]
+    names = ["indice", *SPATIAL_STAGES, *TABLE_STAGES, "ensamblado"]
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -500,54 +500,88 @@ def process_lots(
         parts.append(part)
         joined = pd.concat([joined, part], axis=1)
         tick(name, t0)
+    del joined
+    t0 = time.perf_counter()
+    one = pd.CategoricalDtype(pd.Index([str(ctx.escenario["nombre"])], dtype=object))
+    escenario = pd.Categorical.from_codes(np.zeros(len(lots), dtype=np.int8), dtype=one)
+    parts.append(pd.DataFrame({"escenario": escenario}, index=lots.index))
+    # text columns as categoricals (object with None only where a column is all null or unique by nature),
+    # whatever pandas inferred for this chunk: chunks and backends must give identical frames
+    for i, part in enumerate(parts):
+        parts[i] = compact_text(part)
+    out = pd.concat(parts, axis=1)
+    tick("ensamblado", t0)
     if bar is not None:
         bar.close()
-    del joined
-    escenario = np.empty(len(lots), dtype=object)
-    escenario[:] = ctx.escenario["nombre"]  # one shared str object
-    parts.append(pd.DataFrame({"escenario": escenario}, index=lots.index))
-    # text columns as object with None for null, whatever pandas inferred for this chunk (a chunk whose values
-    # are all null would otherwise get another dtype): chunks and backends must give identical frames
-    for i, part in enumerate(parts):
-        parts[i] = _text_as_object(part)
-    return pd.concat(parts, axis=1)
+    return out
 
 
-def _text_as_object(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text columns of ``frame`` as object dtype with None for null (other columns untouched).
+#: Text columns kept as object: one distinct value per lot, a categorical would only add its codes.
+_UNIQUE_TEXT: frozenset[str] = frozenset({"clave_catastral"})
 
-    A pandas ``str``/``string`` column is factorised (in C) and each distinct value becomes one Python
-    string shared by the rows that hold it: a column of a few distinct texts costs 8 bytes a lot, not a
-    string object a lot. Object columns keep their objects; only their NaN/NA become None.
+
+def compact_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns of ``frame`` as pandas categoricals (other columns untouched).
+
+    Most result texts repeat (a handful of ``estado``, ``uso_*``, ``ambitos`` values; a few thousand
+    ``motivos`` combinations for 1 M lots): a categorical holds each distinct string once plus a small
+    integer code per lot, instead of one Python string (or at least one 8-byte pointer) per lot in ~50
+    columns. Categories are the sorted distinct values, so a chunked run (``backend="dask"``) and a
+    whole-frame run give identical frames (the dask backend re-applies this to the columns that concatenating
+    its partitions turned back into object). Columns that are null throughout stay object (None), and
+    :data:`_UNIQUE_TEXT` columns stay object with None for null. The GeoPackage writer writes categoricals as
+    plain text (same file).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Any frame; object and ``str``/``string`` columns are the text columns.
+
+    Returns
+    -------
+    DataFrame
+        ``frame`` itself when it has no text column, else a new frame sharing the other columns.
     """
     if not len(frame.columns):
         return frame
-    out: dict[Any, pd.Series] = {}
+    out: dict[Any, Any] = {}
     changed = False
     for col in frame.columns:
         series = frame[col]
         dtype = series.dtype
-        values: np.ndarray
-        if isinstance(dtype, pd.StringDtype):
-            codes, uniques = pd.factorize(series, use_na_sentinel=True)
-            table = np.empty(len(uniques) + 1, dtype=object)
-            table[:-1] = np.asarray(uniques, dtype=object)
-            table[-1] = None  # code -1 (null) takes the last entry
-            values = table[codes]
-        elif dtype == np.dtype(object):
-            values = series.to_numpy(dtype=object)
-            na = pd.isna(values)
-            if na.any():
-                values = values.copy()  # writable: never write into the stage's own array
-                values[na] = None
-        else:
+        if not (isinstance(dtype, pd.StringDtype) or dtype == np.dtype(object)):
             out[col] = series
             continue
-        out[col] = pd.Series(values, index=frame.index, dtype="object")  # type: ignore[call-overload]
+        if col in _UNIQUE_TEXT:
+            texts = series.to_numpy(dtype=object)
+            na = pd.isna(texts)
+            if na.any() or dtype != np.dtype(object):
+                texts = texts.copy()  # writable: never write into the stage's own array
+                texts[na] = None
+            out[col] = pd.Series(texts, index=frame.index, dtype="object")  # type: ignore[call-overload]
+            changed = True
+            continue
+        codes, found = pd.factorize(series, use_na_sentinel=True)
+        uniques = np.asarray(found, dtype=object)
+        kind = pd.api.types.infer_dtype(uniques, skipna=True)
+        if dtype == np.dtype(object) and kind not in ("string", "empty"):
+            out[col] = series  # numbers or mixed values: not a text column, left as the stage made it
+            continue
+        if not len(uniques):
+            out[col] = pd.Series(np.full(len(frame), None, dtype=object), index=frame.index, dtype="object")
+            changed = True
+            continue
+        # sorted categories: the same frame whatever the chunking (sorting the few uniques, not the lots)
+        order = np.argsort(uniques, kind="stable")
+        remap = np.empty(len(order) + 1, dtype=codes.dtype)
+        remap[order] = np.arange(len(order), dtype=codes.dtype)
+        remap[-1] = -1
+        cats = pd.Index(uniques[order], dtype=object)
+        out[col] = pd.Series(pd.Categorical.from_codes(remap[codes], categories=cats), index=frame.index)
         changed = True
     if not changed:
         return frame
-    return pd.concat(out, axis=1) if len(out) else frame
+    return pd.concat(out, axis=1)
 
 
 # ------------------------------------------------------------------------------------------------- assembly
@@ -786,6 +820,7 @@ __all__ = [
     "Context",
     "RunResult",
     "check_integrity",
+    "compact_text",
     "prepare",
     "process_lots",
     "run",

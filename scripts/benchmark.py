@@ -25,6 +25,12 @@ Usage::
     python scripts/benchmark.py --lotes 1000000
     python scripts/benchmark.py --lotes 100000 --backend dask
     python scripts/benchmark.py --lotes 100000 --perfil  # also a pyinstrument profile of the pipeline
+    python scripts/benchmark.py --lotes 1000000 --formato ambos  # GeoPackage and GeoParquet writes, same run
+
+``--formato gpkg|parquet|ambos`` chooses the results format of the write stage (``write_results(formato=)``);
+``ambos`` writes both, one after the other, in the same child process: the stage table shows ``escritura``
+(GeoPackage) and ``escritura_parquet`` side by side, and the total counts the GeoPackage write only (the
+default output). The floor is unchanged: read the lots, write the same number of rows with pyogrio/Arrow.
 """
 
 from __future__ import annotations
@@ -137,10 +143,29 @@ def peak_rss_mb() -> float:
 # ------------------------------------------------------------------------------------------ measurements
 
 
+#: Write stage name per results format.
+WRITE_STAGES = {"gpkg": "escritura", "parquet": "escritura_parquet"}
+
+
+def _formats(formato: str) -> list[str]:
+    """Formats to write for ``--formato`` (the first one counts in the total)."""
+    return ["gpkg", "parquet"] if formato == "ambos" else [formato]
+
+
 def measure_pipeline(
-    project: Path, *, escenario: str | None, backend: str, scheduler: str | None, perfil: Path | None
+    project: Path,
+    *,
+    escenario: str | None,
+    backend: str,
+    scheduler: str | None,
+    perfil: Path | None,
+    formato: str = "gpkg",
 ) -> dict[str, Any]:
-    """Run the pipeline on ``project`` and write its results; seconds and RSS per stage."""
+    """Run the pipeline on ``project`` and write its results; seconds and RSS per stage.
+
+    With ``formato="ambos"`` both formats are written (GeoPackage first); the total includes only the first
+    write, and ``escrituras_s`` holds each write's seconds.
+    """
     from quitogeo.export.gpkg import write_results
     from quitogeo.pipeline import run
     from quitogeo.rules import load_rules
@@ -199,10 +224,16 @@ def measure_pipeline(
                     }
                 )
             sampler.mark()
-        t1 = time.perf_counter()
-        write_results(result, Path(tmp), overwrite=True)
-        on_stage("escritura", time.perf_counter() - t1)
-        total = time.perf_counter() - t0
+        writes: dict[str, float] = {}
+        extra = 0.0  # seconds of the writes after the first (not in the total)
+        for i, fmt in enumerate(_formats(formato)):
+            t1 = time.perf_counter()
+            write_results(result, Path(tmp) / fmt, overwrite=True, formato=fmt)
+            writes[fmt] = time.perf_counter() - t1
+            on_stage(WRITE_STAGES[fmt], writes[fmt])
+            if i:
+                extra += writes[fmt]
+        total = time.perf_counter() - t0 - extra
         if profiler is not None and perfil is not None:
             profiler.stop()
             perfil.write_text(
@@ -215,8 +246,10 @@ def measure_pipeline(
         "n_con_cod": n_ok,
         "etapas": stages,
         "corrida_s": round(t_run, 3),
+        "formato": formato,
+        "escrituras_s": {k: round(v, 3) for k, v in writes.items()},
         "total_s": round(total, 3),
-        "sin_asignar_s": round(total - sum(s["segundos"] for s in stages), 3),
+        "sin_asignar_s": round(total + extra - sum(s["segundos"] for s in stages), 3),
         "rss_inicial_mb": round(rss0 / MB, 1),
         "pico_rss_mb": round(peak_rss_mb(), 1),
     }
@@ -360,13 +393,14 @@ def bench_one(
     floor: bool,
     perfil: bool,
     log: Callable[[str], None],
+    formato: str = "gpkg",
 ) -> dict[str, Any]:
     """Every measurement for one size."""
     project, gen_s = ensure_sample(n, seed, cache)
     log(f"[{n} predios] proyecto {project}" + (f" (generado en {gen_s} s)" if gen_s else " (en caché)"))
     common = ["--proyecto", str(project)]
     perfil_path = cache / f"perfil_{n}_{backend}.txt" if perfil else None
-    pipe_args = [*common, "--tipo", "pipeline", "--backend", backend]
+    pipe_args = [*common, "--tipo", "pipeline", "--backend", backend, "--formato", formato]
     if escenario:
         pipe_args += ["--escenario", escenario]
     if scheduler:
@@ -396,6 +430,7 @@ def bench_one(
         f"[{n} predios] pipeline {pipe['total_s']:.2f} s, pico RSS {pipe['pico_rss_mb']:.0f} MB"
         + (f"; piso {piso['total_s']:.2f} s → razón {entry['razon']}" if piso else "")
         + f"; calc {calc['lotes_por_s']:,} predios/s"
+        + "".join(f"; escritura {k} {v:.2f} s" for k, v in pipe.get("escrituras_s", {}).items())
     )
     for st in pipe["etapas"]:
         log(f"    {st['etapa']:<14} {st['segundos']:8.3f} s   pico {st['rss_pico_mb']:8.0f} MB")
@@ -442,9 +477,10 @@ def render_markdown(data: dict[str, Any]) -> str:
     lines.append("Versiones: " + ", ".join(f"{k} {v}" for k, v in info["versiones"].items()) + ".")
     lines.append("")
     lines.append(
-        "| predios | backend | total (s) | pico RSS (MB) | piso E/S (s) | razón | calc (predios/s) |"
+        "| predios | backend | total (s) | pico RSS (MB) | piso E/S (s) | razón | calc (predios/s) "
+        "| escritura GeoPackage (s) | escritura GeoParquet (s) |"
     )
-    lines.append("|---:|---|---:|---:|---:|---:|---:|")
+    lines.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for e in data["corridas"]:
         p, piso, calc = e["pipeline"], e.get("piso"), e["calc"]
         big = e["n_lotes"] >= 1_000_000
@@ -460,6 +496,10 @@ def render_markdown(data: dict[str, Any]) -> str:
                 if calc.get("lotes_por_s")
                 else "—"
             ),
+            *(
+                f"{p['escrituras_s'][fmt]:.2f}" if fmt in p.get("escrituras_s", {}) else "—"
+                for fmt in ("gpkg", "parquet")
+            ),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
@@ -467,7 +507,7 @@ def render_markdown(data: dict[str, Any]) -> str:
         f"Objetivos (1 M predios, esta máquina): total ≤ {TARGETS['total_s']:.0f} s, pico RSS ≤ "
         f"{TARGETS['pico_rss_mb']:.0f} MB, razón pipeline/piso ≤ {TARGETS['razon']:.0f}, calc ≥ 1 000 000 "
         "predios/s. El piso lee los mismos predios y escribe el mismo número de filas con pyogrio/Arrow "
-        "y nada más."
+        "y nada más. El total cuenta la escritura del formato pedido (GeoPackage con `--formato ambos`)."
     )
     for e in data["corridas"]:
         p = e["pipeline"]
@@ -543,6 +583,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--markdown", type=Path, default=DEFAULT_MD)
     ap.add_argument("--sin-piso", action="store_true", help="no medir el piso de E/S")
     ap.add_argument("--perfil", action="store_true", help="perfil pyinstrument del pipeline (en --cache)")
+    ap.add_argument(
+        "--formato",
+        choices=["gpkg", "parquet", "ambos"],
+        default="gpkg",
+        help="formato de los resultados escritos (ambos: GeoPackage y GeoParquet en la misma corrida)",
+    )
     # internal: one measurement in a child process
     ap.add_argument("--_medir", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--_salida", type=Path, help=argparse.SUPPRESS)
@@ -564,6 +610,7 @@ def main(argv: list[str] | None = None) -> int:
                 backend=args.backend,
                 scheduler=args.scheduler,
                 perfil=args._perfil,
+                formato=args.formato,
             )
         elif args.tipo == "piso":
             out = measure_floor(args.proyecto)
@@ -589,6 +636,7 @@ def main(argv: list[str] | None = None) -> int:
             floor=not args.sin_piso,
             perfil=args.perfil,
             log=lambda s: print(s, flush=True),
+            formato=args.formato,
         )
         for n in sizes
     ]

@@ -49,6 +49,8 @@ def smoke(tmp_path_factory):
             str(tmp / "b.json"),
             "--markdown",
             str(md),
+            "--formato",
+            "ambos",
         ],
         capture_output=True,
         text=True,
@@ -91,6 +93,12 @@ def test_json_has_every_measurement(smoke):
     assert run["razon"] == pytest.approx(pipe["total_s"] / floor["total_s"], rel=0.02)
     assert run["calc"]["n"] == 300 and run["calc"]["lotes_por_s"] > 0
     assert "razón" in stdout
+    # --formato ambos: the GeoPackage and the GeoParquet writes of the same run, side by side; the total
+    # counts the GeoPackage one (the default output), not both
+    writes = pipe["escrituras_s"]
+    assert set(writes) == {"gpkg", "parquet"} and min(writes.values()) > 0
+    assert "escritura_parquet" in names
+    assert pipe["total_s"] < pipe["corrida_s"] + writes["gpkg"] + writes["parquet"]
     # the project was cached by size and seed
     assert (tmp / "cache" / "muestra_300_semilla2024.gpkg").exists()
 
@@ -102,6 +110,7 @@ def test_markdown_keeps_commentary(smoke):
     assert "viejo" not in text  # the generated section was replaced
     assert "| 300 | local |" in text
     assert "escritura" in text and "núcleos" in text
+    assert "escritura GeoParquet (s)" in text and "escritura_parquet" in text
 
 
 def test_merge_replaces_same_key_and_keeps_others(tmp_path):

@@ -152,3 +152,51 @@ def pd_object(values: list) -> object:
     import pandas as pd
 
     return pd.Series(values, dtype=object)
+
+
+def test_formato_parquet_writes_geoparquet_and_reads_back(project: Path, tmp_path: Path) -> None:
+    import json
+
+    import geopandas as gpd
+    import pandas as pd
+
+    from quitogeo.export.gpkg import read_results
+    from quitogeo.export.map import make_map
+
+    gp, pq = tmp_path / "gpkg", tmp_path / "pq"
+    assert CliRunner().invoke(cli, ["run", str(project), "--out", str(gp)]).exit_code == 0
+    result = CliRunner().invoke(cli, ["run", str(project), "--out", str(pq), "--formato", "parquet"])
+    assert result.exit_code == 0, result.output
+    names = {"resultados.parquet", "resumen.parquet", "problemas.parquet", "metadatos.json", "resumen.csv"}
+    assert names <= {p.name for p in pq.iterdir()}
+    assert not (pq / "resultados.gpkg").exists()
+    assert "resultados.parquet" in result.output
+    # a GeoParquet file any reader opens, TM-Quito (no EPSG code) kept in its metadata
+    raw = gpd.read_parquet(pq / "resultados.parquet")
+    assert len(raw) == 12 and raw.crs.equals(TM_QUITO)
+    meta = json.loads((pq / "metadatos.json").read_text(encoding="utf-8"))
+    assert {"clave": "n_predios", "valor": "12"} in meta
+    # same values as the GeoPackage, column by column (text compared as text, numbers as numbers)
+    a = read_results(gp / "resultados.gpkg")
+    b = read_results(pq)  # the folder
+    assert list(b.predios.columns) == list(a.predios.columns)
+    assert b.predios.crs.equals(TM_QUITO)
+    assert b.predios.geometry.geom_equals_exact(a.predios.geometry, 0).all()
+    for col in a.predios.columns.drop("geometry"):
+        left = a.predios[col].astype(object).where(a.predios[col].notna(), None).tolist()
+        right = b.predios[col].astype(object).where(b.predios[col].notna(), None).tolist()
+        assert left == right, col
+    pd.testing.assert_frame_equal(b.resumen, a.resumen, check_dtype=False)
+    assert b.meta()["n_predios"] == "12" and len(b.problemas) == len(a.problemas)
+    # the map takes the GeoParquet path as it takes resultados.gpkg
+    html = tmp_path / "mapa.html"
+    make_map(pq / "resultados.parquet", out=html)
+    assert html.stat().st_size > 0
+    # refused without --overwrite, like the GeoPackage
+    again = CliRunner().invoke(cli, ["run", str(project), "--out", str(pq), "--formato", "parquet"])
+    assert again.exit_code == 1 and "resultados.parquet" in again.output
+
+
+def test_formato_unknown_is_a_usage_error(project: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["run", str(project), "--out", str(tmp_path), "--formato", "csv"])
+    assert result.exit_code == 2

@@ -248,3 +248,18 @@ def test_piece_roads_match_the_nearest_road() -> None:
     _, nearest = shapely.STRtree(lines).query_nearest(mid, all_matches=False)
     assert np.array_equal(road, nearest)
     assert not dead.any()  # A/B and C cross the ring from side to side
+
+
+def test_layer_marking_every_road_skips_the_topology_with_the_same_result() -> None:
+    # the pasaje is the only dead end: marking every road as the topology finds it changes nothing
+    pasaje = {"id_via": "P", "nombre": "Pasaje", "ancho_m": 12.0, "geometry": line((100, 0), (100, 40))}
+    by_topology = ring(pasaje=pasaje)
+    marked = ring(pasaje=pasaje)
+    marked["sin_continuidad"] = [False, False, False, False, True]
+    lots = lots_of(rect(106, 10, 130, 30), rect(20, 7, 40, 30), rect(90, -30, 110, -7))
+    red_marked = road_network(marked, rules=RULES)
+    assert len(red_marked.dead_buffers) == 0  # not computed
+    a = join_frontage(lots, road_network(by_topology, rules=RULES), rules=RULES)
+    b = join_frontage(lots, red_marked, rules=RULES)
+    pd.testing.assert_frame_equal(a, b)
+    assert b["frente_sin_continuidad"].tolist() == [True, False, False]

@@ -225,8 +225,15 @@ def _exact(lots, zones):
     return {(int(a), int(b)): float(c) for a, b, c in zip(li, zi, area, strict=True)}
 
 
-def test_overlaps_equal_direct_computation_on_a_block() -> None:
+@pytest.mark.parametrize("quadtree", [True, False])
+def test_overlaps_equal_direct_computation_on_a_block(
+    quadtree: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import quitogeo.spatial as spatial
     from quitogeo.spatial import largest_overlap, overlaps
+
+    # both ways of pairing lots with zones: through the lots' quadtree (large zones) or their STRtree
+    monkeypatch.setattr(spatial, "QUADTREE_MIN_LOTS_PER_ZONE", 0 if quadtree else 10**9)
 
     lots = lots_of(*_field_of_lots())
     zones = _zones()

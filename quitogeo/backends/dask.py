@@ -368,6 +368,10 @@ def process(
         for name, seconds in part_times.items():
             timings[name] = timings.get(name, 0.0) + seconds
     joined = pd.concat(frames, axis=0) if frames else pd.DataFrame(index=lots.index[:0])
+    # partitions whose text categories differ concatenate as object: the local run's categoricals again
+    from quitogeo.pipeline import compact_text
+
+    joined = compact_text(joined)
     if len(joined) != len(lots):
         from quitogeo.errors import DataIntegrityError
 

@@ -2,6 +2,9 @@
 
 Reads the project (the embedded sample when none is given), runs joins → eligibility → scenario → COD, writes
 ``resultados.gpkg``, ``resumen.csv`` and ``mapa_recaudacion.html`` into ``--out`` and prints a short summary.
+``--formato parquet`` writes the results as ``resultados.parquet`` (GeoParquet), ``resumen.parquet``,
+``problemas.parquet`` and ``metadatos.json`` instead of the GeoPackage (several times faster to write at
+district scale; :func:`quitogeo.export.gpkg.write_results`).
 """
 
 from __future__ import annotations
@@ -54,17 +57,28 @@ def _count(series) -> str:
     help="Scheduler dask.distributed (p. ej. tcp://host:8786) para --backend dask; por defecto, un clúster "
     "local.",
 )
+@click.option(
+    "--formato",
+    type=click.Choice(["gpkg", "parquet"]),
+    default="gpkg",
+    show_default=True,
+    help="Formato de los resultados: gpkg (resultados.gpkg, un archivo) o parquet (resultados.parquet "
+    "GeoParquet + resumen.parquet + problemas.parquet + metadatos.json; mucho más rápido de escribir a "
+    "escala de distrito; QGIS/GDAL ≥ 3.5 lo abren).",
+)
 @overwrite_option
 @handle_errors
-def command(project, rules_path, escenario, out_dir, backend, scheduler, overwrite):
+def command(project, rules_path, escenario, out_dir, backend, scheduler, formato, overwrite):
     """Elegibilidad y COD potencial de cada predio del PROYECTO (por defecto, el proyecto de muestra).
 
-    Escribe resultados.gpkg, resumen.csv y mapa_recaudacion.html en --out e imprime un resumen.
+    Escribe resultados.gpkg (o, con --formato parquet, resultados.parquet, resumen.parquet,
+    problemas.parquet y metadatos.json), resumen.csv y mapa_recaudacion.html en --out e imprime un resumen.
     """
-    from quitogeo.export.gpkg import RESULTS_FILE, SUMMARY_FILE, write_results
+    from quitogeo.export.gpkg import PARQUET_FILES, RESULTS_FILE, SUMMARY_FILE, write_results
     from quitogeo.pipeline import run
 
-    targets = [out_dir / RESULTS_FILE, out_dir / SUMMARY_FILE, out_dir / MAP_FILE]
+    files = [RESULTS_FILE] if formato == "gpkg" else list(PARQUET_FILES.values())
+    targets = [*(out_dir / f for f in files), out_dir / SUMMARY_FILE, out_dir / MAP_FILE]
     existing = [str(p) for p in targets if p.exists()]
     if existing and not overwrite:
         raise OutputExistsError(
@@ -75,7 +89,7 @@ def command(project, rules_path, escenario, out_dir, backend, scheduler, overwri
         raise click.UsageError("--scheduler solo tiene sentido con --backend dask")
     result = run(project, rules=rules, escenario=escenario, backend=backend, progress=show_progress(),
                  scheduler=scheduler)
-    paths = write_results(result, out_dir, overwrite=overwrite)
+    paths = write_results(result, out_dir, overwrite=overwrite, formato=formato)
     map_note = _write_map(result, out_dir / MAP_FILE, rules=rules, overwrite=overwrite)
 
     p = result.predios

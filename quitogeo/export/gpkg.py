@@ -1,13 +1,24 @@
 """Write and read a run's results: ``resultados.gpkg`` (layers.md, "Outputs of a run") and ``resumen.csv``.
 
-``resultados.gpkg`` holds ``predios_resultado`` (polygons in TM-Quito) and the attribute tables ``resumen``,
-``problemas`` and ``metadatos``. Each file is written under a temporary name in the output folder and renamed
-when complete, so a crash never leaves a half-written file with the final name; existing outputs are refused
-unless ``overwrite=True``.
+Two formats (``formato=``):
+
+* ``"gpkg"`` (default): ``resultados.gpkg`` holds ``predios_resultado`` (polygons in TM-Quito) and the
+  attribute tables ``resumen``, ``problemas`` and ``metadatos``.
+* ``"parquet"`` (district scale): the same four tables as files next to each other — ``resultados.parquet``
+  (GeoParquet of ``predios_resultado``: WKB geometry, the CRS in its ``geo`` metadata as PROJJSON, column
+  dtypes kept, text categoricals as dictionaries), ``resumen.parquet``, ``problemas.parquet`` and
+  ``metadatos.json`` (the ``clave``/``valor`` pairs as a JSON list). GDAL's GeoPackage write costs ≈ 10 µs per
+  lot for the ~150 result columns (≈ 11 s at 1 M lots); Arrow writes the same table several times faster.
+  GDAL ≥ 3.5 (and so a QGIS built on it) reads GeoParquet directly.
+
+Both write ``resumen.csv`` (for spreadsheets) and :func:`read_results` reads either. Each file is written
+under a temporary name in the output folder and renamed when complete, so a crash never leaves a
+half-written file with the final name; existing outputs are refused unless ``overwrite=True``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Callable
@@ -27,6 +38,17 @@ from quitogeo.parallel import elementwise
 #: File names of a run's outputs inside the output folder.
 RESULTS_FILE = "resultados.gpkg"
 SUMMARY_FILE = "resumen.csv"
+
+#: Output formats of :func:`write_results`.
+FORMATS: tuple[str, ...] = ("gpkg", "parquet")
+
+#: Files of the ``"parquet"`` format, by table (next to :data:`SUMMARY_FILE`).
+PARQUET_FILES: dict[str, str] = {
+    "resultados": "resultados.parquet",
+    "resumen_parquet": "resumen.parquet",
+    "problemas": "problemas.parquet",
+    "metadatos": "metadatos.json",
+}
 
 #: Layer names inside :data:`RESULTS_FILE`.
 LAYERS: tuple[str, ...] = ("predios_resultado", "resumen", "problemas", "metadatos")
@@ -220,11 +242,14 @@ def write_results(
     *,
     overwrite: bool = False,
     chunk_rows: int = WRITE_CHUNK_ROWS,
+    formato: str = "gpkg",
 ) -> dict[str, Path]:
     """Write a :class:`~quitogeo.pipeline.RunResult` to ``out_dir``.
 
     ``predios_resultado`` is streamed to GDAL in Arrow batches of ``chunk_rows`` lots, so memory stays flat
-    whatever the number of lots; the tables are small and written in one call each.
+    whatever the number of lots; the tables are small and written in one call each. With
+    ``formato="parquet"`` the tables are written as GeoParquet/Parquet files instead (see the module
+    docstring), in row groups of ``chunk_rows`` lots.
 
     Parameters
     ----------
@@ -236,18 +261,28 @@ def write_results(
         Replace existing ``resultados.gpkg`` / ``resumen.csv``; without it they are refused.
     chunk_rows : int, optional
         Lots per Arrow batch (memory of the write ≈ one batch of all columns).
+    formato : {"gpkg", "parquet"}, optional
+        ``"gpkg"`` (one GeoPackage) or ``"parquet"`` (GeoParquet + Parquet + JSON files, faster at district
+        scale).
 
     Returns
     -------
     dict of str to Path
-        ``{"resultados": …/resultados.gpkg, "resumen": …/resumen.csv}``.
+        ``{"resultados": …/resultados.gpkg, "resumen": …/resumen.csv}``; with ``"parquet"``,
+        ``"resultados"`` is ``…/resultados.parquet`` and the keys of :data:`PARQUET_FILES` are added.
 
     Raises
     ------
     OutputExistsError
         When an output exists and ``overwrite`` is False.
+    QuitogeoError
+        When ``formato`` is unknown.
     """
+    if formato not in FORMATS:
+        raise QuitogeoError(f"formato de resultados {formato!r} desconocido; use 'gpkg' o 'parquet'")
     folder = Path(out_dir)
+    if formato == "parquet":
+        return _write_parquet(result, folder, overwrite=overwrite, chunk_rows=max(1, int(chunk_rows)))
     targets = {"resultados": folder / RESULTS_FILE, "resumen": folder / SUMMARY_FILE}
     existing = [str(p) for p in targets.values() if p.exists()]
     if existing and not overwrite:
@@ -299,6 +334,84 @@ def write_results(
     return targets
 
 
+def _write_parquet(result: object, folder: Path, *, overwrite: bool, chunk_rows: int) -> dict[str, Path]:
+    """Write the ``"parquet"`` format of :func:`write_results` (atomic per file, as the GeoPackage)."""
+    targets = {"resultados": folder / PARQUET_FILES["resultados"], "resumen": folder / SUMMARY_FILE}
+    targets.update({k: folder / v for k, v in PARQUET_FILES.items() if k != "resultados"})
+    existing = [str(p) for p in targets.values() if p.exists()]
+    if existing and not overwrite:
+        raise OutputExistsError(
+            f"ya existe {', '.join(existing)}; use --overwrite (overwrite=True) para reemplazar o elija otra "
+            "carpeta de salida"
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    predios: gpd.GeoDataFrame = result.predios  # type: ignore[attr-defined]
+    resumen = pd.DataFrame(result.resumen).reset_index(drop=True)  # type: ignore[attr-defined]
+    problemas = pd.DataFrame(result.problemas).reset_index(drop=True)  # type: ignore[attr-defined]
+    meta = pd.DataFrame(result.metadatos)  # type: ignore[attr-defined]
+    tmps = {key: _tmp(folder, path.name) for key, path in targets.items()}
+    try:
+        # the lots' index is not data (a run's is 0..n-1): not stored, as in the GeoPackage
+        predios.to_parquet(tmps["resultados"], index=False, compression="snappy", row_group_size=chunk_rows)
+        resumen.to_parquet(tmps["resumen_parquet"], index=False)
+        problemas.to_parquet(tmps["problemas"], index=False)
+        pairs = [
+            {"clave": str(k), "valor": str(v)}
+            for k, v in zip(meta["clave"], meta["valor"], strict=True)
+        ]
+        tmps["metadatos"].write_text(json.dumps(pairs, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        resumen.to_csv(tmps["resumen"], index=False, encoding="utf-8-sig")
+        for key, path in targets.items():
+            os.replace(tmps[key], path)
+    finally:
+        for tmp in tmps.values():
+            if tmp.exists():
+                tmp.unlink()
+    return targets
+
+
+def _object_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text as a run holds it: pandas reads Parquet strings as ``str``; a run's are object (None for null)."""
+    for col in frame.columns:
+        dtype = frame[col].dtype
+        if isinstance(dtype, pd.StringDtype):
+            values = frame[col].to_numpy(dtype=object)
+            values[pd.isna(values)] = None
+            frame[col] = pd.Series(values, index=frame.index, dtype=object)
+        elif isinstance(dtype, pd.CategoricalDtype) and dtype.categories.dtype != np.dtype(object):
+            cats = pd.Index(dtype.categories.to_numpy(dtype=object), dtype=object)
+            frame[col] = frame[col].cat.set_categories(cats, rename=True)
+    return frame
+
+
+def _read_parquet(path: Path) -> object:
+    """Read the ``"parquet"`` format back (``path`` is ``resultados.parquet``; the others are beside it)."""
+    from quitogeo.pipeline import RunResult
+
+    folder = path.parent
+    others = {k: folder / v for k, v in PARQUET_FILES.items() if k != "resultados"}
+    missing = [p.name for p in others.values() if not p.is_file()]
+    if missing:
+        raise ProjectNotFoundError(
+            f"{path} no está completo: faltan {', '.join(missing)} en {folder}; vuelva a ejecutar "
+            "'quitogeo run'"
+        )
+    predios = _object_text(gpd.read_parquet(path))
+    pairs = json.loads(others["metadatos"].read_text(encoding="utf-8"))
+    metadatos = pd.DataFrame(
+        {"clave": [p["clave"] for p in pairs], "valor": [p["valor"] for p in pairs]}, dtype=object
+    )
+    problemas = _object_text(pd.read_parquet(others["problemas"]))
+    if "bloqueante" in problemas.columns:
+        problemas["bloqueante"] = problemas["bloqueante"].astype(bool)
+    return RunResult(
+        predios=predios,
+        resumen=_object_text(pd.read_parquet(others["resumen_parquet"])),
+        problemas=problemas,
+        metadatos=metadatos,
+    )
+
+
 def _restore_types(frame: pd.DataFrame) -> pd.DataFrame:
     for col in frame.columns:
         if col == "geometry":
@@ -314,25 +427,30 @@ def _restore_types(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def read_results(path: str | Path) -> object:
-    """Read a results GeoPackage (or the folder holding ``resultados.gpkg``) back into a RunResult.
+    """Read results back into a RunResult: ``resultados.gpkg``, ``resultados.parquet`` or their folder.
 
     Parameters
     ----------
     path : str or Path
-        ``resultados.gpkg`` or its folder.
+        ``resultados.gpkg``, ``resultados.parquet`` (with its companion files, :data:`PARQUET_FILES`) or the
+        output folder of ``quitogeo run``. A folder holding both formats is read in the one written last.
 
     Returns
     -------
     RunResult
-        With nullable booleans and integers restored as in :func:`quitogeo.pipeline.run`.
+        With nullable booleans and integers restored as in :func:`quitogeo.pipeline.run` (GeoParquet keeps
+        the dtypes themselves, text categoricals included).
     """
     from quitogeo.pipeline import RunResult
 
     p = Path(path)
     if p.is_dir():
-        p = p / RESULTS_FILE
+        found = [f for f in (p / RESULTS_FILE, p / PARQUET_FILES["resultados"]) if f.is_file()]
+        p = max(found, key=lambda f: f.stat().st_mtime_ns) if found else p / RESULTS_FILE
     if not p.is_file():
         raise ProjectNotFoundError(f"no existe el archivo de resultados {p}; ejecute 'quitogeo run' primero")
+    if p.suffix.lower() == ".parquet":
+        return _read_parquet(p)
     present = {str(row[0]) for row in pyogrio.list_layers(p)}
     missing = [name for name in LAYERS if name not in present]
     if missing:
@@ -354,4 +472,13 @@ def read_results(path: str | Path) -> object:
     )
 
 
-__all__ = ["INT_COLUMNS", "LAYERS", "RESULTS_FILE", "SUMMARY_FILE", "read_results", "write_results"]
+__all__ = [
+    "FORMATS",
+    "INT_COLUMNS",
+    "LAYERS",
+    "PARQUET_FILES",
+    "RESULTS_FILE",
+    "SUMMARY_FILE",
+    "read_results",
+    "write_results",
+]

@@ -203,6 +203,11 @@ def _load_results(results: Any) -> tuple[gpd.GeoDataFrame, Any, dict[str, gpd.Ge
                 f"no existe el archivo de resultados '{path}'; indique resultados.gpkg de 'quitogeo run'",
                 source=str(path),
             )
+        from quitogeo.export.gpkg import read_results
+
+        if path.suffix.lower() == ".parquet":  # quitogeo run --formato parquet: no context layers inside
+            pq: Any = read_results(path)
+            return pq.predios, pq.metadatos, context, str(path)
         names = {str(n) for n in pyogrio.list_layers(path)[:, 0]}
         if "predios_resultado" not in names:
             raise LayerError(
@@ -210,8 +215,6 @@ def _load_results(results: Any) -> tuple[gpd.GeoDataFrame, Any, dict[str, gpd.Ge
                 layer="predios_resultado",
                 source=str(path),
             )
-        from quitogeo.export.gpkg import read_results
-
         run: Any = read_results(path)
         predios, meta = run.predios, run.metadatos
         for layer in ("areas_influencia", "estaciones", "zuae", "aiva", "administraciones_zonales"):

@@ -99,7 +99,9 @@ def overlap_pairs(
     area : numpy.ndarray of float
         Overlap area in m².
     """
-    ov, _, _ = largest_overlap(idx, zones)
+    ov = overlaps(idx, zones)
+    ov.settle(np.ones(len(ov.lot), dtype=bool))
+    ov = ov.take(ov.area > 0)
     return ov.lot, ov.zone, ov.area
 
 
@@ -166,6 +168,10 @@ def concat_by_lot(
 
 #: A cell of the quadtree's finest level is about this many times a typical lot's size.
 CELL_LOT_RATIO: float = 2.0
+
+#: Zones whose boxes hold more lots than this on average (administraciones zonales, riesgo: large or
+#: sprawling polygons) are matched through the quadtree; smaller ones through the lots' STRtree directly.
+QUADTREE_MIN_LOTS_PER_ZONE: int = 2_000
 
 #: Margin (m²) a lower bound must clear a threshold by to decide it without the exact intersection (GEOS's
 #: intersection vertices are rounded to doubles at TM-Quito magnitudes, ~2e-9 m: the areas it gives differ
@@ -407,12 +413,21 @@ def overlaps(idx: LotIndex, zones: npt.NDArray[np.object_]) -> Overlaps:
     empty = np.empty(0, dtype=np.intp)
     if len(zones) == 0 or len(idx) == 0:
         return Overlaps(idx, zones, empty, empty.copy(), np.empty(0), np.empty(0, dtype=bool))
-    levels = _levels(idx)
-    if len(levels.order) == 0:
-        return Overlaps(idx, zones, empty, empty.copy(), np.empty(0), np.empty(0, dtype=bool))
-    ztree = shapely.STRtree(zones)
     # prepared geometries are not thread-safe: each thread gets its own prepared copy of the zones
     copies = parallel.prepared_copies(zones)
+    box_pairs = idx.tree.query(zones)  # bounding boxes only: cheap, and tells how large the zones are
+    if box_pairs.shape[1] < QUADTREE_MIN_LOTS_PER_ZONE * len(zones):
+        # zones of a few hundred lots (PIT, AIVA, PUOS): nearly every cell of the quadtree would be crossed
+        # by a boundary, and the tree's own prepared-intersects query is cheaper
+        zq, lq = parallel.query(idx.tree, zones, predicate="intersects", min_chunk=64)
+        covered = parallel.prepared_pairs(shapely.covers, copies, zq, idx.geoms[lq], min_chunk=4_000)
+        area = np.where(covered, idx.area[lq], np.nan)
+        order = np.lexsort((zq, lq))
+        lq, zq = lq[order].astype(np.intp), zq[order].astype(np.intp)
+        return Overlaps(idx, zones, lq, zq, area[order], covered[order], copies)
+    levels = _levels(idx)
+    ztree = shapely.STRtree(zones)
+    prepared = copies[0]  # the cell tests run in this thread, before the pool uses it
     lots_in: list[npt.NDArray[np.intp]] = []
     zones_in: list[npt.NDArray[np.intp]] = []
     top = len(levels.starts) - 1
@@ -424,9 +439,9 @@ def overlaps(idx: LotIndex, zones: npt.NDArray[np.object_]) -> Overlaps:
             break
         boxes = np.asarray(shapely.box(*levels.env[k][cells].T), dtype=object)
         ci, zj = ztree.query(boxes)
-        inside = np.asarray(shapely.contains_properly(zones[zj], boxes[ci]), dtype=bool)
+        inside = np.asarray(shapely.contains_properly(prepared[zj], boxes[ci]), dtype=bool)
         crossed = ~inside
-        crossed[crossed] = shapely.intersects(zones[zj[crossed]], boxes[ci[crossed]])
+        crossed[crossed] = shapely.intersects(prepared[zj[crossed]], boxes[ci[crossed]])
         undecided = np.zeros(len(cells), dtype=bool)
         undecided[ci[crossed]] = True
         # a cell's inside pairs are final once no zone crosses it (at the finest level, always)

@@ -9,11 +9,16 @@ centreline reaches the lot's boundary.
 
 A road is *sin continuidad* where it belongs to a dead-end branch of the street network: the centrelines are
 snapped to ``tolerancias.red_vial_precision_m``, noded at every crossing, and nodes of degree 1 are pruned
-iteratively; the pieces removed are dead ends. A lot is on a road sin continuidad when it fronts (with the
-same
-minimum length) a dead-end piece of it. The layer's ``sin_continuidad`` column, where not null, overrides the
-topology for the whole road. Network caveat: a network clipped to a study area makes the roads leaving it look
-like dead ends; clip with a margin or mark them ``sin_continuidad = false``.
+iteratively; the pieces removed are dead ends, and a road owning a dead-end piece is sin continuidad. A lot is
+on a road sin continuidad when it fronts such a road (anywhere along it: the flag is the road's). The layer's
+``sin_continuidad`` column, where not null, overrides the topology for the whole road (when it marks every
+road the topology is not computed). Network caveat: a network clipped to a study area makes the roads leaving
+it look like dead ends; clip with a margin or mark them ``sin_continuidad = false``.
+
+How the length inside a band is measured: the lot's ring edges are clipped against the band polygon's edges
+in numpy (:func:`boundary_length_inside`, ~1e-9 m from GEOS's ``length(intersection(boundary, band))``),
+and GEOS decides the few pairs numpy cannot: a lot edge along the band's edge, a length within
+:data:`NUMPY_TOL_M` of ``frente_min_m``, an invalid lot, or a pair with too many edges.
 """
 
 from __future__ import annotations
@@ -109,10 +114,9 @@ def ring_segments(geoms: npt.NDArray[np.object_], *, oriented: bool = False) -> 
     x1, y1 = coords[1:, 0][same], coords[1:, 1][same]
     side = np.empty(0, dtype=np.float64)
     if oriented and len(x0):
-        _, rid = np.unique(ring_key[:-1][same], return_inverse=True)
-        rid = rid.ravel()
+        rid = ring_key[:-1][same]  # ring ids are small non-negative integers: bincount keys as they are
         n_ring = int(rid.max()) + 1
-        nv = np.bincount(rid, minlength=n_ring)
+        nv = np.maximum(np.bincount(rid, minlength=n_ring), 1)  # ids not in use count 0: avoid 0 / 0
         # shoelace about each ring's centroid of vertices: coordinates are ~1e7 in TM-Quito
         ox = (np.bincount(rid, weights=x0, minlength=n_ring) / nv)[rid]
         oy = (np.bincount(rid, weights=y0, minlength=n_ring) / nv)[rid]
@@ -571,4 +575,14 @@ def empty_frontage(lots: gpd.GeoDataFrame) -> pd.DataFrame:
     return out
 
 
-__all__ = ["RoadNetwork", "dead_end_pieces", "empty_frontage", "join_frontage", "road_network"]
+__all__ = [
+    "RingSegments",
+    "RoadNetwork",
+    "boundary_length_inside",
+    "dead_end_pieces",
+    "empty_frontage",
+    "inside_lengths",
+    "join_frontage",
+    "ring_segments",
+    "road_network",
+]

@@ -171,21 +171,13 @@ def nearest_station(
     reach[ci] = far * (1 + 1e-9) + 1e-6  # slack for the bound's own rounding
     cell_q, st_q = stree.query(boxes, predicate="dwithin", distance=reach)
     lot_q, st_q = _cell_lots(levels, 0, cell_q.astype(np.intp), st_q.astype(np.intp))
-    # the same bound lot by lot (far from the stations a cell keeps several): the distance from the lot's
-    # box is a lower bound, the distance from its first vertex an upper bound
+    # the same bounds lot by lot, with the lot's own box (far from the stations a cell keeps several)
     lb = idx.bounds[lot_q]
     sxy = shapely.get_coordinates(stations)[np.cumsum(real) - 1][st_q]  # the point of each kept station
-    near = np.hypot(
-        np.maximum(np.maximum(lb[:, 0] - sxy[:, 0], sxy[:, 0] - lb[:, 2]), 0.0),
-        np.maximum(np.maximum(lb[:, 1] - sxy[:, 1], sxy[:, 1] - lb[:, 3]), 0.0),
-    )
-    v0 = shapely.get_coordinates(shapely.get_point(shapely.get_exterior_ring(idx.geoms), 0))
-    has_v0 = np.full(len(idx), -1)
-    has_v0[np.flatnonzero(shapely.get_type_id(idx.geoms) == 3)] = np.arange(len(v0))
-    vq = has_v0[lot_q]
-    upper = np.full(len(lot_q), np.inf)
-    ok = vq >= 0
-    upper[ok] = np.hypot(v0[vq[ok], 0] - sxy[ok, 0], v0[vq[ok], 1] - sxy[ok, 1])
+    dx0, dx1 = lb[:, 0] - sxy[:, 0], sxy[:, 0] - lb[:, 2]
+    dy0, dy1 = lb[:, 1] - sxy[:, 1], sxy[:, 1] - lb[:, 3]
+    near = np.hypot(np.maximum(np.maximum(dx0, dx1), 0.0), np.maximum(np.maximum(dy0, dy1), 0.0))
+    upper = np.hypot(np.maximum(-dx0, -dx1), np.maximum(-dy0, -dy1))  # the box's farthest corner
     best = np.full(len(idx), np.inf)
     np.minimum.at(best, lot_q, upper)
     keep = near <= best[lot_q] * (1 + 1e-9) + 1e-6
