@@ -750,9 +750,15 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
         estado = _append(estado, invalid, _calc_reason(ambito, pd.Series(motivo_np, index=idx, dtype=object)))
 
     # --- the ámbito applied (§2.3) -----------------------------------------------------------------------
-    applied = pd.Series(SIN_AMBITO, index=idx, dtype=_STR)
-    applied_cents = pd.Series(0, index=idx, dtype="Int64")
-    u, e, lm = usa_cu, amb_edif, amb_lm
+    # numpy codes per lot (0: ninguno, k: the k-th of COD_COLUMNS, -1: null), texts taken once at the end
+    applied_names = np.array([SIN_AMBITO, *COD_COLUMNS, None], dtype=object)  # code -1 takes the last
+    code_of = {ambito: k for k, ambito in enumerate(COD_COLUMNS, start=1)}
+    applied_code = np.zeros(n, dtype=np.int64)
+    applied_cents_np = np.zeros(n, dtype=np.int64)
+    applied_na = np.zeros(n, dtype=bool)
+    u = usa_cu.to_numpy(dtype=bool)
+    e = amb_edif.to_numpy(dtype=bool)
+    lm = amb_lm.to_numpy(dtype=bool)
     for ambito, where in (
         ("uso", u & ~e & ~lm),
         ("edificabilidad", e & ~u & ~lm),
@@ -760,8 +766,10 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
         ("edificabilidad-uso", e & u & ~lm),
         ("edificabilidad-lote-minimo", e & lm & ~u),
     ):
-        applied = applied.mask(where, ambito)
-        applied_cents = applied_cents.mask(where, cents_of[ambito])
+        applied_code[where] = code_of[ambito]
+        src = cents_of[ambito]
+        applied_cents_np[where] = src.to_numpy(dtype=np.int64, na_value=0)[where]
+        applied_na[where] = src.isna().to_numpy()[where]
     # §2.3.3 (TEXT): lote mínimo + uso → the larger; with edificabilidad too, the larger of the combined
     # formulas (READING, [ambitos]). The calc core's larger-of rule; ties go to the first (uso).
     for first, second, where in (
@@ -770,27 +778,37 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     ):
         if not where.any():
             continue
-        pair = idx[where.to_numpy()]
-        larger = mayor_frame(results[first].loc[pair], results[second].loc[pair]).reindex(idx)
-        winner = larger["ambito_ganador"].map({"uso": first, "lote-minimo": second}).astype(_STR)
-        applied = applied.mask(where, winner)
-        applied_cents = applied_cents.mask(where, larger["cod_centavos"])
+        pair = idx[where]
+        larger = mayor_frame(results[first].loc[pair], results[second].loc[pair])
+        ganador = larger["ambito_ganador"].astype(object).to_numpy()
+        winner = np.where(
+            ganador == "uso", code_of[first], np.where(ganador == "lote-minimo", code_of[second], -1)
+        )
+        applied_code[where] = winner
+        lc = larger["cod_centavos"]
+        applied_cents_np[where] = lc.to_numpy(dtype=np.int64, na_value=0)
+        applied_na[where] = lc.isna().to_numpy() | (winner < 0)
     # an ámbito that cannot be decided may change the applied one: no figure rather than a wrong one
-    unknown = ~cubierto | undecidable_uso | undecidable_lm | undecidable_edif
-    applied = applied.mask(unknown, None)
-    applied_cents = applied_cents.mask(unknown, None)
+    unknown = (~cubierto | undecidable_uso | undecidable_lm | undecidable_edif).to_numpy(dtype=bool)
+    applied_code[unknown] = -1
+    applied_na[unknown] = True
+    applied = pd.Series(applied_names[applied_code], index=idx, dtype=_STR)
+    applied_cents = pd.Series(pd.arrays.IntegerArray(applied_cents_np, applied_na), index=idx)
     out["ambito_aplicado"] = applied
 
     # IR of the applied ámbito
-    ir_applied = pd.Series(np.nan, index=idx)
-    fuente_applied = pd.Series("no aplica", index=idx, dtype=_STR)
-    cu_applied = applied.isin(["uso", "edificabilidad-uso"]).fillna(False)
-    lm_applied = applied.isin(["lote-minimo", "edificabilidad-lote-minimo"]).fillna(False)
-    ir_applied = ir_applied.where(~cu_applied, ir_cu).where(~lm_applied, ir_lm)
-    fuente_applied = fuente_applied.where(~cu_applied, out["ir_cu_fuente"])
-    fuente_applied = fuente_applied.where(~lm_applied, out["ir_lm_fuente"])
-    out["ir"] = ir_applied
-    out["ir_fuente"] = fuente_applied.where(cubierto, "")
+    cu_applied = (applied_code == code_of["uso"]) | (applied_code == code_of["edificabilidad-uso"])
+    lm_applied = (applied_code == code_of["lote-minimo"]) | (
+        applied_code == code_of["edificabilidad-lote-minimo"]
+    )
+    ir_cu_np = ir_cu.to_numpy(dtype=np.float64, na_value=np.nan)
+    ir_lm_np = ir_lm.to_numpy(dtype=np.float64, na_value=np.nan)
+    out["ir"] = pd.Series(np.where(lm_applied, ir_lm_np, np.where(cu_applied, ir_cu_np, np.nan)), index=idx)
+    fuente_np = np.full(n, "no aplica", dtype=object)
+    fuente_np[cu_applied] = out["ir_cu_fuente"].to_numpy(dtype=object)[cu_applied]
+    fuente_np[lm_applied] = out["ir_lm_fuente"].to_numpy(dtype=object)[lm_applied]
+    fuente_np[~cubierto.to_numpy(dtype=bool)] = ""
+    out["ir_fuente"] = pd.Series(fuente_np, index=idx, dtype=_STR)
 
     # ámbitos in words: 16 combinations of 4 flags → one precomputed text each
     code = amb_cls.astype(int) + amb_uso.astype(int) * 2 + amb_lm.astype(int) * 4 + amb_edif.astype(int) * 8
@@ -798,16 +816,16 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     for c in range(16):
         names = [AMBITO_WORDS[k] for bit, k in enumerate(AMBITO_WORDS) if c & (1 << bit)]
         words[c] = ", ".join(names) if names else "sin cambio"
-    words_table = np.array([words[c] for c in range(16)], dtype=object)
-    ambitos_txt = pd.Series(words_table[code.to_numpy()], index=idx, dtype=_STR)
     # ámbitos that could not be decided are named, so "sin cambio" is never claimed without the data
     nd_code = undecidable_uso.astype(int) + undecidable_lm.astype(int) * 2 + undecidable_edif.astype(int) * 4
     nd_names = ("uso", "lote mínimo", "edificabilidad")
     nd_words = {c: ", ".join(w for bit, w in enumerate(nd_names) if c & (1 << bit)) for c in range(1, 8)}
-    nd_table = np.array([None, *(nd_words[c] for c in range(1, 8))], dtype=object)
-    nd_txt = pd.Series(nd_table[nd_code.to_numpy()], index=idx, dtype=_STR)
-    ambitos_txt = ambitos_txt.mask(nd_code > 0, ambitos_txt + " (sin dato: " + nd_txt + ")")
-    out["ambitos"] = ambitos_txt.mask(~cubierto, None)
+    # one text per (ámbitos, sin dato) combination (16 × 8), taken per lot; index 128: without PUOS coverage
+    texts = [words[c] + (f" (sin dato: {nd_words[d]})" if d else "") for d in range(8) for c in range(16)]
+    table_txt = np.array([*texts, None], dtype=object)
+    key = code.to_numpy() + 16 * nd_code.to_numpy()
+    key[~cubierto.to_numpy(dtype=bool)] = len(texts)
+    out["ambitos"] = pd.Series(table_txt[key], index=idx, dtype=_STR)
 
     # the larger-of rule cannot pick a side when one side is missing: said, never guessed
     uncomputed = cubierto & applied_cents.isna()

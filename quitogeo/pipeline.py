@@ -488,7 +488,9 @@ def process_lots(
     parts: list[pd.DataFrame] = []
     for name, func in SPATIAL_STAGES.items():
         t0 = time.perf_counter()
-        parts.append(func(lots, ctx, index))
+        # each stage's texts compacted as soon as it returns: its per-lot strings are freed before the next
+        # stage allocates (the run's peak is in the late stages), not after all of them
+        parts.append(compact_text(func(lots, ctx, index)))
         tick(name, t0)
     del index  # the lots' tree and areas are not needed by the table stages
     # Under pandas' copy-on-write, concatenating along columns shares the parts' blocks: the growing frame
@@ -496,7 +498,7 @@ def process_lots(
     joined = pd.concat(parts, axis=1)
     for name, tfunc in TABLE_STAGES.items():
         t0 = time.perf_counter()
-        part = tfunc(joined, ctx)
+        part = compact_text(tfunc(joined, ctx))
         parts.append(part)
         joined = pd.concat([joined, part], axis=1)
         tick(name, t0)
@@ -505,10 +507,8 @@ def process_lots(
     one = pd.CategoricalDtype(pd.Index([str(ctx.escenario["nombre"])], dtype=object))
     escenario = pd.Categorical.from_codes(np.zeros(len(lots), dtype=np.int8), dtype=one)
     parts.append(pd.DataFrame({"escenario": escenario}, index=lots.index))
-    # text columns as categoricals (object with None only where a column is all null or unique by nature),
+    # text columns are categoricals (object with None only where a column is all null or unique by nature),
     # whatever pandas inferred for this chunk: chunks and backends must give identical frames
-    for i, part in enumerate(parts):
-        parts[i] = compact_text(part)
     out = pd.concat(parts, axis=1)
     tick("ensamblado", t0)
     if bar is not None:

@@ -260,6 +260,9 @@ def test_overlaps_equal_direct_computation_on_a_block(
     chosen = {int(w): int(ov.zone[p]) for w, p in zip(winners, pairs, strict=True)}
     assert chosen == {a: b for a, (_, b) in best.items()}
     assert all(ov.area[p] == best[int(w)][0] for w, p in zip(winners, pairs, strict=True))
+    # the winner alone (administración zonal): the same zones, with fewer exact intersections
+    ov2, winners2, pairs2 = largest_overlap(idx, zones, exact_winner=False)
+    assert {int(w): int(ov2.zone[p]) for w, p in zip(winners2, pairs2, strict=True)} == chosen
 
 
 def test_nearest_station_equals_query_nearest_with_ties() -> None:

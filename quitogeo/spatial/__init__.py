@@ -123,11 +123,15 @@ def best_per_lot(
     if len(lot) == 0:
         empty = np.empty(0, dtype=np.intp)
         return empty, empty.copy()
-    order = np.lexsort((np.arange(len(lot)), -key, lot))
+    # most lots have one pair: only the others are sorted
+    counts = np.bincount(lot)
+    multi = np.flatnonzero(counts[lot] > 1)
+    order = multi[np.lexsort((multi, -key[multi], lot[multi]))]
     first = np.ones(len(order), dtype=bool)
     first[1:] = lot[order][1:] != lot[order][:-1]
-    pairs = order[first]
-    return lot[pairs], pairs
+    pairs = np.concatenate([np.flatnonzero(counts[lot] == 1), order[first]])
+    pairs = pairs[np.argsort(lot[pairs], kind="stable")]
+    return lot[pairs], pairs.astype(np.intp)
 
 
 def concat_by_lot(
@@ -332,6 +336,35 @@ def _contains_xy(zones: npt.NDArray[np.object_], xy: npt.NDArray[np.float64]) ->
     return np.asarray(shapely.contains_xy(zones, xy[:, 0], xy[:, 1]), dtype=bool)
 
 
+def _convex_quads(
+    idx: LotIndex,
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Find the lots that are convex quadrilaterals (most are), once per :class:`LotIndex`.
+
+    Returns each lot's row in the other two arrays (-1 for other lots), their four vertices (rows, 4, 2) and
+    the area of the half-edge corner triangle at each vertex (rows, 4).
+    """
+    cached = idx.cache.get("quads")
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    g = idx.geoms
+    ok = (shapely.get_type_id(g) == 3) & (shapely.get_num_interior_rings(g) == 0)
+    ok &= shapely.get_num_coordinates(g) == 5
+    sel = np.flatnonzero(ok)
+    ring = shapely.get_coordinates(shapely.get_exterior_ring(g[sel])).reshape(len(sel), 5, 2)[:, :4]
+    prev, nxt = np.roll(ring, 1, axis=1), np.roll(ring, -1, axis=1)
+    # corner turns (differences of nearby coordinates: small, exact-enough products); convex = one sign
+    a, b = prev - ring, nxt - ring
+    turn = a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
+    convex = (turn >= 0).all(axis=1) | (turn <= 0).all(axis=1)
+    pos = np.full(len(g), -1, dtype=np.intp)
+    pos[sel[convex]] = np.arange(int(convex.sum()))
+    # half of |a × b| / 4: the triangle's legs are half the edges
+    quads = (pos, np.ascontiguousarray(ring[convex]), np.abs(turn[convex]) / 8.0)
+    idx.cache["quads"] = quads
+    return quads
+
+
 def _corner_clears(
     idx: LotIndex,
     copies: list[npt.NDArray[np.object_]],
@@ -349,23 +382,10 @@ def _corner_clears(
     sure = np.zeros(len(lot), dtype=bool)
     if len(lot) == 0:
         return sure
-    ulot, inv = np.unique(lot, return_inverse=True)
-    g = idx.geoms[ulot]
-    ok = (shapely.get_type_id(g) == 3) & (shapely.get_num_interior_rings(g) == 0)
-    ok &= shapely.get_num_coordinates(g) == 5
-    sel = np.flatnonzero(ok)
-    if len(sel) == 0:
+    pos_all, ring, tri_area = _convex_quads(idx)
+    if len(ring) == 0:
         return sure
-    ring = shapely.get_coordinates(shapely.get_exterior_ring(g[sel])).reshape(len(sel), 5, 2)[:, :4]
-    prev, nxt = np.roll(ring, 1, axis=1), np.roll(ring, -1, axis=1)
-    # corner turns (differences of nearby coordinates: small, exact-enough products); convex = one sign
-    a, b = prev - ring, nxt - ring
-    turn = a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
-    convex = (turn >= 0).all(axis=1) | (turn <= 0).all(axis=1)
-    tri_area = np.abs(turn) / 8.0  # half of |a × b| / 4: the triangle's legs are half the edges
-    pos = np.full(len(ulot), -1)
-    pos[sel[convex]] = np.flatnonzero(convex)
-    p = pos[inv]
+    p = pos_all[lot]
     # candidate corners: large enough, on a convex lot
     large = tri_area[np.maximum(p, 0)] > threshold + BOUND_MARGIN_M2
     pair_i, corner = np.nonzero((p >= 0)[:, None] & large)
@@ -381,8 +401,8 @@ def _corner_clears(
         pi, co, lj = pair_i[big], corner[big], li[big]
         if len(pi) == 0:
             continue
-        v = ring[lj, co]
-        tri = np.stack([v, v + frac * (prev[lj, co] - v), v + frac * (nxt[lj, co] - v), v], axis=1)
+        v, before, after = ring[lj, co], ring[lj, (co - 1) % 4], ring[lj, (co + 1) % 4]
+        tri = np.stack([v, v + frac * (before - v), v + frac * (after - v), v], axis=1)
         tri_g = np.asarray(shapely.polygons(tri), dtype=object)
         inside = parallel.prepared_pairs(shapely.covers, copies, zone[pi], tri_g, min_chunk=4_000)
         sure[pi[inside]] = True
@@ -475,7 +495,7 @@ def overlaps(idx: LotIndex, zones: npt.NDArray[np.object_]) -> Overlaps:
 
 
 def largest_overlap(
-    idx: LotIndex, zones: npt.NDArray[np.object_]
+    idx: LotIndex, zones: npt.NDArray[np.object_], *, exact_winner: bool = True
 ) -> tuple[Overlaps, npt.NDArray[np.intp], npt.NDArray[np.intp]]:
     """Find the zone overlapping each lot the most, with its exact overlap area (PIT, PUOS, adm. zonal).
 
@@ -489,20 +509,28 @@ def largest_overlap(
         The lots.
     zones : numpy.ndarray
         Zone geometries (polygons).
+    exact_winner : bool, optional
+        False when only the winner is wanted, not its area: a lot in a single zone then needs no
+        intersection (its overlap is only shown positive, :meth:`Overlaps.above`).
 
     Returns
     -------
     overlaps : Overlaps
-        The pairs with positive overlap (sorted by lot, then zone), all exact.
+        The pairs with positive overlap (sorted by lot, then zone), exact for every lot in several zones and
+        for every winner (with ``exact_winner``).
     lots : numpy.ndarray of int
         The lots with at least one pair.
     pairs : numpy.ndarray of int
         For each of them, the position in ``overlaps`` of its largest overlap (ties: the lowest zone).
     """
     ov = overlaps(idx, zones)
-    ov.settle(np.ones(len(ov.lot), dtype=bool))
-    ov = ov.take(ov.area > 0)
-    lots, pairs = best_per_lot(ov.lot, ov.area, len(idx))
+    if exact_winner:
+        ov.settle(np.ones(len(ov.lot), dtype=bool))
+        ov = ov.take(ov.area > 0)
+    else:
+        ov = ov.take(ov.above(0.0))
+        ov.settle_shared()
+    lots, pairs = best_per_lot(ov.lot, np.where(ov.exact, ov.area, 0.0), len(idx))
     return ov, lots, pairs
 
 

@@ -184,7 +184,7 @@ def join_largest(
     """Return ``column`` of the feature of ``layer`` overlapping each lot the most (None when none)."""
     idx = lot_index(lots, index)
     n = len(idx)
-    ov, winners, pairs = largest_overlap(idx, _geoms(layer))
+    ov, winners, pairs = largest_overlap(idx, _geoms(layer), exact_winner=False)
     out = np.full(n, None, dtype=object)
     out[winners] = layer[column].to_numpy(dtype=object)[ov.zone[pairs]]
     return out
