@@ -748,6 +748,7 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
         # the calc core never returns a silent zero: an invalid row says which input is missing, and why
         invalid = mask & ~valid & ~ir_reported
         estado = _append(estado, invalid, _calc_reason(ambito, pd.Series(motivo_np, index=idx, dtype=object)))
+    del input_arrays, base_inputs  # the calc inputs (12 columns a lot) are freed before the texts are built
 
     # --- the ámbito applied (§2.3) -----------------------------------------------------------------------
     # numpy codes per lot (0: ninguno, k: the k-th of COD_COLUMNS, -1: null), texts taken once at the end
@@ -795,6 +796,7 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     applied = pd.Series(applied_names[applied_code], index=idx, dtype=_STR)
     applied_cents = pd.Series(pd.arrays.IntegerArray(applied_cents_np, applied_na), index=idx)
     out["ambito_aplicado"] = applied
+    del results, cents_of  # the per-ámbito calc results are no longer needed
 
     # IR of the applied ámbito
     cu_applied = (applied_code == code_of["uso"]) | (applied_code == code_of["edificabilidad-uso"])

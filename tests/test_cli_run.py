@@ -192,6 +192,10 @@ def test_formato_parquet_writes_geoparquet_and_reads_back(project: Path, tmp_pat
     html = tmp_path / "mapa.html"
     make_map(pq / "resultados.parquet", out=html)
     assert html.stat().st_size > 0
+    html2 = tmp_path / "mapa_cli.html"
+    cli_map = CliRunner().invoke(cli, ["map", str(pq / "resultados.parquet"), "--out", str(html2)])
+    assert cli_map.exit_code == 0, cli_map.output
+    assert html2.stat().st_size > 0
     # refused without --overwrite, like the GeoPackage
     again = CliRunner().invoke(cli, ["run", str(project), "--out", str(pq), "--formato", "parquet"])
     assert again.exit_code == 1 and "resultados.parquet" in again.output
