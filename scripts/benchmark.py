@@ -314,9 +314,22 @@ def measure_calc(n: int, *, seed: int = 2024) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------------ driver
 
 
+def generator_fingerprint() -> str:
+    """Short hash of the sample generator's source: a cached project never outlives the code that made it."""
+    import hashlib
+
+    import quitogeo.sample
+    import quitogeo.sample_puos
+
+    digest = hashlib.sha256()
+    for module in (quitogeo.sample, quitogeo.sample_puos):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return digest.hexdigest()[:10]
+
+
 def sample_path(n: int, seed: int, cache: Path) -> Path:
-    """Cached sample project of ``n`` lots and ``seed``."""
-    return cache / f"muestra_{n}_semilla{seed}.gpkg"
+    """Cached sample project of ``n`` lots and ``seed`` made by the current generator."""
+    return cache / f"muestra_{n}_semilla{seed}_gen{generator_fingerprint()}.gpkg"
 
 
 def ensure_sample(n: int, seed: int, cache: Path) -> tuple[Path, float | None]:
