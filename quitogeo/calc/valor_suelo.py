@@ -123,6 +123,41 @@ def _unit(avaluo: Decimal, area: Decimal) -> Decimal:
     return avaluo / area if area > 0 else Decimal(0)
 
 
+def _vcc(
+    *,
+    rule: str,
+    avaluo_cubiertas: Number,
+    area_cubiertas: Number,
+    extra_cubiertas: tuple[str, Number],
+    avaluo_abiertas: Number,
+    area_abiertas: Number,
+    avaluo_adicionales: Number,
+    area_adicionales: Number,
+) -> Decimal:
+    """Sum the per-component unit costs of Gráf. 10 and 11 (TEXT).
+
+    (cubiertas + extra) / área cubierta + abiertas / área abiertas + adicionales / área adicionales, where
+    ``extra_cubiertas`` is the regime's addition to the covered avalúo: instalaciones especiales in
+    unipropiedad, the comunal avalúos in propiedad horizontal.
+    """
+    extra_name, extra_value = extra_cubiertas
+    with exact_context():
+        cub = non_negative(avaluo_cubiertas, "avaluo_cubiertas", rule=rule) + non_negative(
+            extra_value, extra_name, rule=rule
+        )
+        return (
+            _unit(cub, non_negative(area_cubiertas, "area_cubiertas", rule=rule))
+            + _unit(
+                non_negative(avaluo_abiertas, "avaluo_abiertas", rule=rule),
+                non_negative(area_abiertas, "area_abiertas", rule=rule),
+            )
+            + _unit(
+                non_negative(avaluo_adicionales, "avaluo_adicionales", rule=rule),
+                non_negative(area_adicionales, "area_adicionales", rule=rule),
+            )
+        )
+
+
 def vcc_unipropiedad(
     *,
     avaluo_cubiertas: Number,
@@ -150,22 +185,16 @@ def vcc_unipropiedad(
     ...                  avaluo_abiertas=1500, area_abiertas=30)  # 42000/100 + 1500/30
     Decimal('470')
     """
-    r = _VCC_UP_RULE
-    with exact_context():
-        cub = non_negative(avaluo_cubiertas, "avaluo_cubiertas", rule=r) + non_negative(
-            avaluo_instalaciones_especiales, "avaluo_instalaciones_especiales", rule=r
-        )
-        return (
-            _unit(cub, non_negative(area_cubiertas, "area_cubiertas", rule=r))
-            + _unit(
-                non_negative(avaluo_abiertas, "avaluo_abiertas", rule=r),
-                non_negative(area_abiertas, "area_abiertas", rule=r),
-            )
-            + _unit(
-                non_negative(avaluo_adicionales, "avaluo_adicionales", rule=r),
-                non_negative(area_adicionales, "area_adicionales", rule=r),
-            )
-        )
+    return _vcc(
+        rule=_VCC_UP_RULE,
+        avaluo_cubiertas=avaluo_cubiertas,
+        area_cubiertas=area_cubiertas,
+        extra_cubiertas=("avaluo_instalaciones_especiales", avaluo_instalaciones_especiales),
+        avaluo_abiertas=avaluo_abiertas,
+        area_abiertas=area_abiertas,
+        avaluo_adicionales=avaluo_adicionales,
+        area_adicionales=area_adicionales,
+    )
 
 
 def vcc_propiedad_horizontal(
@@ -195,22 +224,16 @@ def vcc_propiedad_horizontal(
     >>> vcc_propiedad_horizontal(avaluo_cubiertas=30000, area_cubiertas=80, avaluo_comunal=2000)  # 32000/80
     Decimal('400')
     """
-    r = _VCC_PH_RULE
-    with exact_context():
-        cub = non_negative(avaluo_cubiertas, "avaluo_cubiertas", rule=r) + non_negative(
-            avaluo_comunal, "avaluo_comunal", rule=r
-        )
-        return (
-            _unit(cub, non_negative(area_cubiertas, "area_cubiertas", rule=r))
-            + _unit(
-                non_negative(avaluo_abiertas, "avaluo_abiertas", rule=r),
-                non_negative(area_abiertas, "area_abiertas", rule=r),
-            )
-            + _unit(
-                non_negative(avaluo_adicionales, "avaluo_adicionales", rule=r),
-                non_negative(area_adicionales, "area_adicionales", rule=r),
-            )
-        )
+    return _vcc(
+        rule=_VCC_PH_RULE,
+        avaluo_cubiertas=avaluo_cubiertas,
+        area_cubiertas=area_cubiertas,
+        extra_cubiertas=("avaluo_comunal", avaluo_comunal),
+        avaluo_abiertas=avaluo_abiertas,
+        area_abiertas=area_abiertas,
+        avaluo_adicionales=avaluo_adicionales,
+        area_adicionales=area_adicionales,
+    )
 
 
 def valor_suelo_uso(alfa: Number, vcc: Number, *, rules: Rules) -> Decimal:
