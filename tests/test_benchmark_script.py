@@ -99,8 +99,10 @@ def test_json_has_every_measurement(smoke):
     assert set(writes) == {"gpkg", "parquet"} and min(writes.values()) > 0
     assert "escritura_parquet" in names
     assert pipe["total_s"] < pipe["corrida_s"] + writes["gpkg"] + writes["parquet"]
-    # the project was cached by size and seed
-    assert (tmp / "cache" / "muestra_300_semilla2024.gpkg").exists()
+    # the project was cached by size, seed and the generator's fingerprint (a changed generator → new file)
+    bench = _load_script()
+    cached = bench.sample_path(300, 2024, tmp / "cache")
+    assert cached.exists() and cached.name.startswith("muestra_300_semilla2024_gen")
 
 
 def test_markdown_keeps_commentary(smoke):
