@@ -204,3 +204,100 @@ def test_formato_parquet_writes_geoparquet_and_reads_back(project: Path, tmp_pat
 def test_formato_unknown_is_a_usage_error(project: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["run", str(project), "--out", str(tmp_path), "--formato", "csv"])
     assert result.exit_code == 2
+
+
+def _chunked_result(n: int) -> object:
+    """A RunResult whose text columns exercise the chunked writers: a large sorted categorical (compacted per
+    row group), a small one, one with unsorted/unused categories (kept whole), nulls, a null-only text and
+    a text null in its first half."""
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    from quitogeo.pipeline import RunResult
+
+    rows = np.arange(n)
+    # 1,500 distinct motivos (≥ the 1,024 that trigger per-row-group dictionaries), sorted, all used
+    motivos = np.array([f"motivo {i:04d}" for i in rows % 1500], dtype=object)
+    motivos[rows % 7 == 0] = None
+    cats = pd.Index(sorted({m for m in motivos if m is not None}), dtype=object)  # as compact_text makes
+    estado = pd.Categorical(
+        np.where(rows % 3 == 0, "elegible", "no elegible"),
+        categories=pd.Index(["elegible", "no elegible"], dtype=object),
+    )
+    # unsorted categories with an unused one: written as the whole dictionary, read back unchanged
+    banda = pd.Categorical(
+        np.where(rows % 2 == 0, "z", "a"), categories=pd.Index(["z", "a", "sin uso"], dtype=object)
+    )
+    predios = gpd.GeoDataFrame(
+        {
+            "clave_catastral": pd.Series([f"{i:07d}" for i in rows], dtype=object),
+            "motivos": pd.Categorical(motivos, categories=cats),
+            "estado": estado,
+            "banda": banda,
+            "plan_parcial": pd.Series(np.full(n, None, dtype=object), dtype=object),
+            # null in the first row groups, text later: typed from the whole column, not the first slice
+            "observacion": pd.Series(np.where(rows < n // 2, None, "revisar"), dtype=object),
+            "cod_centavos": pd.array(np.where(rows % 5 == 0, None, rows * 100), dtype="Int64"),
+            "elegible_zuae": pd.array(rows % 4 == 0, dtype="boolean"),
+            "area_m2": rows * 1.5,
+        },
+        geometry=shapely.box(rows, 0, rows + 1, 1),
+        crs=TM_QUITO,
+    )
+    resumen = pd.DataFrame({"administracion_zonal": ["Norte"], "n_predios": [n]})
+    problemas = pd.DataFrame(
+        {
+            "capa": ["predios"],
+            "id": ["0000001"],
+            "problema": ["x"],
+            "accion": ["y"],
+            "sugerencia": ["z"],
+            "bloqueante": [False],
+        }
+    )
+    metadatos = pd.DataFrame({"clave": ["n_predios"], "valor": [str(n)]}, dtype=object)
+    return RunResult(predios=predios, resumen=resumen, problemas=problemas, metadatos=metadatos)
+
+
+def test_chunked_geoparquet_reads_back_identical(tmp_path: Path) -> None:
+    import geopandas as gpd
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from quitogeo.export.gpkg import read_results, write_results
+
+    result = _chunked_result(5000)
+    # 1,000-lot row groups: 5 groups, each with its own (compact) motivos dictionary
+    paths = write_results(result, tmp_path, formato="parquet", chunk_rows=1000)
+    meta = pq.ParquetFile(paths["resultados"]).metadata
+    assert meta.num_row_groups == 5
+    back = read_results(paths["resultados"])
+    pd.testing.assert_frame_equal(back.predios, result.predios)  # dtypes and categories' order included
+    assert list(back.predios["banda"].cat.categories) == ["z", "a", "sin uso"]
+    # and it is still a GeoParquet any geopandas reads, with the layer's bbox in the 'geo' metadata
+    raw = gpd.read_parquet(paths["resultados"])
+    assert raw.crs.equals(TM_QUITO) and len(raw) == 5000
+    import json
+
+    geo = json.loads(pq.read_schema(paths["resultados"]).metadata[b"geo"])
+    # boxes from x = 0 to x = 5000 (last box: 4999..5000), y 0..1
+    assert geo["columns"]["geometry"]["bbox"] == [0.0, 0.0, 5000.0, 1.0]
+
+
+def test_chunked_geopackage_matches_one_call_write(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from quitogeo.export.gpkg import write_results
+
+    result = _chunked_result(3000)
+    paths = write_results(result, tmp_path / "chunked", chunk_rows=700)
+    one = tmp_path / "one.gpkg"
+    pyogrio.write_dataframe(result.predios, one, layer="predios_resultado", driver="GPKG", use_arrow=True)
+    a = pyogrio.read_dataframe(paths["resultados"], layer="predios_resultado", use_arrow=True)
+    b = pyogrio.read_dataframe(one, layer="predios_resultado", use_arrow=True)
+    pd.testing.assert_frame_equal(a, b)
+    ia = pyogrio.read_info(paths["resultados"], layer="predios_resultado")
+    ib = pyogrio.read_info(one, layer="predios_resultado")
+    assert list(ia["fields"]) == list(ib["fields"]) and list(ia["dtypes"]) == list(ib["dtypes"])
+    assert ia["geometry_type"] == ib["geometry_type"]

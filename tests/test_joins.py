@@ -285,6 +285,47 @@ def test_nearest_station_equals_query_nearest_with_ties() -> None:
     assert l1.tolist() == l0.tolist() and s1.tolist() == s0.tolist() and d1.tolist() == d0.tolist()
 
 
+def test_lots_in_boxes_never_underestimates() -> None:
+    import quitogeo.spatial as spatial
+
+    # the estimate only chooses a strategy, but it must err high: a lot whose box meets a zone's box lies in
+    # a counted cell (the cells' envelopes are those of their lots' boxes)
+    idx = LotIndex.from_lots(lots_of(*_field_of_lots()))
+    zones = np.append(_zones(), [rect(-5, -5, 5, 5), rect(1000, 1000, 1010, 1010)])
+    for z in (zones, zones[:1], zones[-2:]):
+        true = idx.tree.query(z).shape[1]
+        assert spatial._lots_in_boxes(idx, z) >= true
+    assert spatial._lots_in_boxes(idx, zones[-1:]) == 0  # far from every lot
+
+
+@pytest.mark.parametrize("duplicate", [False, True])
+def test_nearest_station_by_voronoi_cells_equals_query_nearest(duplicate: bool) -> None:
+    import quitogeo.spatial.influence as influence
+
+    # 1296 lots of 20 m; stations inside, beside and far from the block. Stations (100, 360) and (100, 400)
+    # have their bisector on y = 380, where a row of lots begins (their nearest points are ties), and
+    # (360, 100) sits at a corner of four lots (0 m to each)
+    lots = lots_of(*_field_of_lots())
+    xy = [(100, 360), (100, 400), (360, 100), (700, 700), (-400, 300), (2000, -900), (355, 500)]
+    if duplicate:
+        xy.append((700, 700))  # two stations at one spot: every nearest to it is a tie
+    pts = np.array([point(x, y) for x, y in xy], dtype=object)
+    idx = LotIndex.from_lots(lots)
+    (l0, s0), d0 = shapely.STRtree(pts).query_nearest(idx.geoms, return_distance=True, all_matches=False)
+    l1, s1, d1 = influence.nearest_station(idx, pts)
+    assert l1.tolist() == l0.tolist() and s1.tolist() == s0.tolist() and d1.tolist() == d0.tolist()
+    settled, _ = influence._voronoi_settled(idx, pts, np.ones(len(pts), dtype=bool))
+    if duplicate:
+        assert not settled.any()  # the general way for every lot
+    else:
+        # most lots lie inside one cell; the lots touching the bisector y = 380 do not
+        assert 0.8 * len(idx) < settled.sum() < len(idx)
+        x0, y0 = shapely.get_coordinates(point(0, 0))[0]  # the helpers shift local metres into TM-Quito
+        b = shapely.bounds(idx.geoms)
+        row = np.flatnonzero(np.isclose(b[:, 1] - y0, 380) & (b[:, 0] - x0 < 200))
+        assert len(row) and not settled[row].any()
+
+
 def test_prepared_pairs_in_threads_equal_one_call(monkeypatch: pytest.MonkeyPatch) -> None:
     from quitogeo import parallel
 

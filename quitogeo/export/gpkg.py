@@ -22,6 +22,7 @@ import json
 import os
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -184,6 +185,18 @@ def _write_lots_arrow(frame: gpd.GeoDataFrame, path: Path, layer: str, *, chunk_
     # slice whose values are all null would otherwise come out as Arrow's null type, which GDAL refuses, and
     # pyogrio itself writes those as string).
     text = {c: frame[c].dtype == object for c in columns}
+    # text categoricals: the codes and the Arrow dictionary once, then each batch takes its values from it
+    # (converting each slice with from_pandas re-converted the whole dictionary — ~10⁵ strings for
+    # ``motivos`` at 1 M lots — for every batch)
+    decoded = {
+        c: (
+            frame[c].cat.codes.to_numpy(),
+            pa.array(frame[c].cat.categories.to_numpy(dtype=object), pa.string()),
+        )
+        for c in columns
+        if isinstance(frame[c].dtype, pd.CategoricalDtype)
+        and frame[c].cat.categories.dtype == np.dtype(object)
+    }
     n = len(frame)
     starts = range(0, max(n, 1), chunk_rows)
 
@@ -200,6 +213,12 @@ def _write_lots_arrow(frame: gpd.GeoDataFrame, path: Path, layer: str, *, chunk_
                         part = part.copy()
                         part[single] = elementwise(_to_multi, part[single])
                 arrays.append(pa.array(elementwise(shapely.to_wkb, part), type=pa.binary()))
+            elif col in decoded:
+                codes, dictionary = decoded[col]
+                part_codes = codes[start:stop]
+                null = part_codes < 0
+                indices = pa.array(part_codes, mask=null if null.any() else None)
+                arrays.append(dictionary.take(indices))
             else:
                 arrays.append(_arrow_column(frame[col].iloc[start:stop], text[col]))
             names.append(str(col))
@@ -334,6 +353,182 @@ def write_results(
     return targets
 
 
+#: pandas-metadata key of the categorical columns written with one compact dictionary per row group.
+_SORTED_CATEGORIES_KEY = b"quitogeo:categorias_ordenadas"
+
+
+#: Fewest categories for a column to get per-row-group dictionaries (below, the whole dictionary is cheap).
+_COMPACT_MIN_CATEGORIES = 1024
+
+
+def _compactable(values: pd.Series) -> bool:
+    """Whether a categorical column is worth writing with per-row-group dictionaries, rebuilt on read.
+
+    True for a large dictionary whose categories are sorted and all used (as
+    :func:`quitogeo.pipeline.compact_text` builds them): the reader then gets back exactly the same
+    categories by sorting the union of the row groups' (:func:`_restore_categories`).
+    """
+    cats = values.cat.categories
+    if (
+        len(cats) < _COMPACT_MIN_CATEGORIES
+        or values.cat.ordered
+        or cats.dtype != np.dtype(object)
+        or not cats.is_monotonic_increasing
+    ):
+        return False
+    codes = values.cat.codes.to_numpy()
+    used = np.bincount(codes[codes >= 0].astype(np.intp), minlength=len(cats))
+    return bool((used > 0).all())
+
+
+def _dictionary_slice(
+    codes: np.ndarray, dictionary: pa.Array, index_type: pa.DataType, *, compact: bool
+) -> pa.Array:
+    """Make a slice of ``codes`` as an Arrow dictionary (only the used categories if ``compact``).
+
+    The compact form keeps the categories' order (a sorted subset stays sorted) and is built with a
+    bincount over the categories, not a sort of the lots.
+    """
+    null = codes < 0
+    mask = null if null.any() else None
+    if not compact:
+        indices = pa.array(codes.astype(index_type.to_pandas_dtype(), copy=False), type=index_type, mask=mask)
+        return pa.DictionaryArray.from_arrays(indices, dictionary)
+    valid = codes[~null].astype(np.intp) if mask is not None else codes.astype(np.intp)
+    used = np.flatnonzero(np.bincount(valid, minlength=len(dictionary)))
+    remap = np.zeros(len(dictionary), dtype=index_type.to_pandas_dtype())
+    remap[used] = np.arange(len(used))
+    local = remap[np.where(null, 0, codes)]
+    indices = pa.array(local, type=index_type, mask=mask)
+    return pa.DictionaryArray.from_arrays(indices, dictionary.take(pa.array(used)))
+
+
+def _text_objects(frame: gpd.GeoDataFrame) -> bool:
+    """Whether every object column of ``frame`` holds only text or nulls (so a slice can type it)."""
+    geom_name = frame.geometry.name
+    return all(
+        pd.api.types.infer_dtype(frame[c], skipna=True) in ("string", "empty")
+        for c in frame.columns
+        if c != geom_name and frame[c].dtype == np.dtype(object)
+    )
+
+
+def _write_geoparquet(frame: gpd.GeoDataFrame, path: Path, *, chunk_rows: int) -> None:
+    """Write ``frame`` as GeoParquet, one row group of ``chunk_rows`` lots at a time.
+
+    The file is the one ``GeoDataFrame.to_parquet(index=False)`` writes (same schema, pandas and ``geo``
+    metadata, so it reads back with the same dtypes), built batch by batch so that the whole table is never
+    held as Arrow next to the DataFrame. Two things made the one-call write slow at 1 M lots: Parquet stores
+    a dictionary per row group, so a categorical with ~10⁵ distinct texts (``motivos``…) had its whole
+    dictionary written again in every row group — here each row group gets only the categories it uses
+    (sorted back on read, :func:`_restore_categories`); and Parquet tries dictionary encoding on every
+    column, hopeless for the measured floats, so it is asked only for the text columns. The WKB is
+    built on the thread pool (GEOS releases the GIL).
+    """
+    import pyarrow.parquet as pq
+    from geopandas.io.arrow import _create_metadata
+
+    geom_name = frame.geometry.name
+    geoms = frame.geometry.to_numpy()
+    n = len(frame)
+    columns = list(frame.columns)
+    categorical = [c for c in columns if c != geom_name and isinstance(frame[c].dtype, pd.CategoricalDtype)]
+    compact = {c for c in categorical if _compactable(frame[c])}
+    # codes and Arrow dictionaries once per column (not per row group)
+    codes = {c: frame[c].cat.codes.to_numpy() for c in categorical}
+    dictionaries = {
+        c: pa.array(frame[c].cat.categories.to_numpy(dtype=object), type=pa.string())
+        if frame[c].cat.categories.dtype == np.dtype(object)
+        else None
+        for c in categorical
+    }
+    # schema and pandas metadata exactly as geopandas builds them (geometry as a null placeholder)
+    head = pd.DataFrame(frame.iloc[: min(n, chunk_rows)].copy(deep=False))
+    head[geom_name] = None
+    template = pa.Table.from_pandas(head, preserve_index=False)
+    del head
+    wkb_options: dict[str, Any] = {"flavor": "iso"} if shapely.geos_version > (3, 10, 0) else {}
+    geom_meta = {"ARROW:extension:name": "geoarrow.wkb"}
+    geom_meta["ARROW:extension:metadata"] = (
+        json.dumps({"crs": frame.crs.to_json_dict()}) if frame.crs is not None else "{}"
+    )
+    geo = _create_metadata(gpd.GeoDataFrame(geometry=frame.geometry), schema_version=None)
+    fields = [
+        pa.field(str(geom_name), pa.binary(), nullable=True, metadata=geom_meta)
+        if c == geom_name
+        else template.schema.field(str(c))
+        for c in columns
+    ]
+    metadata = dict(template.schema.metadata or {})
+    # A text column null throughout the first row group comes out of it as Arrow's null type, which later
+    # text could not be cast to: such a column is typed (and its pandas metadata written) from its first
+    # value, as the whole-column conversion of ``to_parquet`` types it.
+    pandas_meta = json.loads(metadata[b"pandas"]) if b"pandas" in metadata else None
+    for i, c in enumerate(columns):
+        if c == geom_name or not pa.types.is_null(fields[i].type):
+            continue
+        valid = np.flatnonzero(frame[c].notna().to_numpy())
+        if not len(valid):
+            continue
+        first = pd.DataFrame({c: frame[c].iloc[valid[:1]].reset_index(drop=True)})
+        one = pa.Table.from_pandas(first, preserve_index=False)
+        fields[i] = one.schema.field(str(c))
+        if pandas_meta is not None and one.schema.metadata and b"pandas" in one.schema.metadata:
+            entry = json.loads(one.schema.metadata[b"pandas"])["columns"][0]
+            pandas_meta["columns"] = [entry if e.get("name") == str(c) else e for e in pandas_meta["columns"]]
+            metadata[b"pandas"] = json.dumps(pandas_meta).encode("utf-8")
+    metadata[b"geo"] = json.dumps(geo).encode("utf-8")
+    metadata[_SORTED_CATEGORIES_KEY] = json.dumps(sorted(str(c) for c in compact)).encode("utf-8")
+    schema = pa.schema(fields, metadata=metadata)
+    text = [f.name for f in fields if pa.types.is_dictionary(f.type) or pa.types.is_string(f.type)]
+
+    def batch(start: int) -> pa.RecordBatch:
+        stop = min(start + chunk_rows, n)
+        arrays: list[pa.Array] = []
+        for col, field in zip(columns, fields, strict=True):
+            if col == geom_name:
+                wkb = elementwise(shapely.to_wkb, geoms[start:stop], **wkb_options)
+                arrays.append(pa.array(wkb, type=pa.binary()))
+            elif col in codes and dictionaries[col] is not None and pa.types.is_dictionary(field.type):
+                arrays.append(
+                    _dictionary_slice(
+                        codes[col][start:stop],
+                        dictionaries[col],
+                        field.type.index_type,
+                        compact=col in compact,
+                    )
+                )
+            else:
+                arr = pa.Array.from_pandas(frame[col].iloc[start:stop])
+                arrays.append(arr if arr.type.equals(field.type) else arr.cast(field.type))
+        return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+    # the next batch is built while Arrow encodes and writes the current one (it releases the GIL)
+    starts = list(range(0, max(n, 1), chunk_rows))
+    with (
+        ThreadPoolExecutor(max_workers=1) as pool,
+        pq.ParquetWriter(path, schema, compression="snappy", use_dictionary=text) as writer,
+    ):
+        pending = pool.submit(batch, starts[0])
+        for following in [*starts[1:], None]:
+            ready = pending.result()
+            if following is not None:
+                pending = pool.submit(batch, following)
+            writer.write_batch(ready, row_group_size=chunk_rows)
+
+
+def _restore_categories(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Sort back the categories of ``columns`` (written with one compact dictionary per row group)."""
+    for col in columns:
+        if col in frame.columns and isinstance(frame[col].dtype, pd.CategoricalDtype):
+            cats = frame[col].cat.categories
+            if not cats.is_monotonic_increasing:
+                values = cats.to_numpy(dtype=object)
+                ordered = pd.Index(values[np.argsort(values, kind="stable")], dtype=cats.dtype)
+                frame[col] = frame[col].cat.reorder_categories(ordered)
+    return frame
+
+
 def _write_parquet(result: object, folder: Path, *, overwrite: bool, chunk_rows: int) -> dict[str, Path]:
     """Write the ``"parquet"`` format of :func:`write_results` (atomic per file, as the GeoPackage)."""
     targets = {"resultados": folder / PARQUET_FILES["resultados"], "resumen": folder / SUMMARY_FILE}
@@ -352,12 +547,18 @@ def _write_parquet(result: object, folder: Path, *, overwrite: bool, chunk_rows:
     tmps = {key: _tmp(folder, path.name) for key, path in targets.items()}
     try:
         # the lots' index is not data (a run's is 0..n-1): not stored, as in the GeoPackage
-        predios.to_parquet(tmps["resultados"], index=False, compression="snappy", row_group_size=chunk_rows)
+        if _text_objects(predios):
+            _write_geoparquet(predios, tmps["resultados"], chunk_rows=chunk_rows)
+        else:
+            # an object column with numbers or mixed values: Arrow types it from the whole column (rare; a
+            # run's object columns are text)
+            predios.to_parquet(
+                tmps["resultados"], index=False, compression="snappy", row_group_size=chunk_rows
+            )
         resumen.to_parquet(tmps["resumen_parquet"], index=False)
         problemas.to_parquet(tmps["problemas"], index=False)
         pairs = [
-            {"clave": str(k), "valor": str(v)}
-            for k, v in zip(meta["clave"], meta["valor"], strict=True)
+            {"clave": str(k), "valor": str(v)} for k, v in zip(meta["clave"], meta["valor"], strict=True)
         ]
         tmps["metadatos"].write_text(json.dumps(pairs, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         resumen.to_csv(tmps["resumen"], index=False, encoding="utf-8-sig")
@@ -396,7 +597,11 @@ def _read_parquet(path: Path) -> object:
             f"{path} no está completo: faltan {', '.join(missing)} en {folder}; vuelva a ejecutar "
             "'quitogeo run'"
         )
-    predios = _object_text(gpd.read_parquet(path))
+    import pyarrow.parquet as pq
+
+    raw = pq.read_schema(path).metadata or {}
+    sorted_cats = json.loads(raw.get(_SORTED_CATEGORIES_KEY, b"[]"))
+    predios = _object_text(_restore_categories(gpd.read_parquet(path), sorted_cats))
     pairs = json.loads(others["metadatos"].read_text(encoding="utf-8"))
     metadatos = pd.DataFrame(
         {"clave": [p["clave"] for p in pairs], "valor": [p["valor"] for p in pairs]}, dtype=object

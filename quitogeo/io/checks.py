@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from quitogeo.io.crs import detect_psad56_mislabel, reference_tree
+from quitogeo.io.crs import detect_psad56_mislabel
 from quitogeo.io.problems import ProblemLog
+from quitogeo.parallel import elementwise, map_chunks
 from quitogeo.rules import Rules
 
 # Layers compared with the cadastre for a datum mismatch (they share its streets and block lines).
@@ -32,6 +33,16 @@ def _lot_ids(predios: gpd.GeoDataFrame, rows: np.ndarray) -> np.ndarray:
 def _present(frame: gpd.GeoDataFrame) -> np.ndarray:
     geoms = frame.geometry.to_numpy()
     return ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+
+
+def _reference_tree(lots: np.ndarray) -> shapely.STRtree:
+    """Build :func:`quitogeo.io.crs.reference_tree` of the present lots, boundaries on the thread pool.
+
+    The same tree (same geometries, same order): at 1 M lots the boundaries alone took a second.
+    """
+    poly = shapely.get_type_id(lots) >= 3
+    bounds = elementwise(shapely.boundary, lots)
+    return shapely.STRtree(np.where(poly, bounds, lots))
 
 
 def check_layers(layers: dict[str, gpd.GeoDataFrame], *, rules: Rules) -> pd.DataFrame:
@@ -73,14 +84,22 @@ def check_layers(layers: dict[str, gpd.GeoDataFrame], *, rules: Rules) -> pd.Dat
         # polygon-polygon predicate. The centroids (and their index) serve both layers; the zones query the
         # index of centroids, so GEOS prepares each zone once instead of testing every point against an
         # unprepared polygon (half the time).
-        centroids = shapely.centroid(lots) if len(rows) else lots
+        centroids = elementwise(shapely.centroid, lots) if len(rows) else lots
         centroid_tree = shapely.STRtree(centroids)
         for layer_name, what in (("pugs", "ningún polígono PIT (PUGS)"), ("aiva", "ninguna zona AIVA")):
             other = layers.get(layer_name)
             if other is None:
                 continue
             hit = np.zeros(len(rows), dtype=bool)
-            _, pt_idx = centroid_tree.query(other.geometry.to_numpy(), predicate="intersects")
+            zones = other.geometry.to_numpy()
+
+            def points_in(start: int, stop: int, zones: np.ndarray = zones) -> np.ndarray:
+                # each thread prepares its own slice of zones; the tree of centroids is only read
+                return np.asarray(centroid_tree.query(zones[start:stop], predicate="intersects")[1])
+
+            # the tree query releases the GIL: the zones are split over the thread pool (2× on 2 cores)
+            parts = map_chunks(points_in, len(zones), min_chunk=256)
+            pt_idx = np.concatenate(parts) if parts else np.zeros(0, dtype=np.intp)
             hit[pt_idx] = True  # a boolean mark, not np.unique over the (million) pairs
             rest = np.flatnonzero(~hit)
             if len(rest):
@@ -101,14 +120,14 @@ def check_layers(layers: dict[str, gpd.GeoDataFrame], *, rules: Rules) -> pd.Dat
         pair = left < right
         left, right = left[pair], right[pair]
         # Neighbouring PITs share edges: most intersecting pairs only touch, with no area to measure. Only
-        # pairs whose interiors meet (overlaps, contains or within, prepared predicates) can have an overlap
-        # area; the intersection is computed for those alone, in the order of the query above.
-        n = len(geoms)
-        inner = [pugs.sindex.query(geoms, predicate=p) for p in ("overlaps", "contains", "within")]
-        keys = (
-            np.concatenate([a.astype(np.int64) * n + b for a, b in inner]) if inner else np.zeros(0, np.int64)
+        # pairs whose interiors meet (DE-9IM ``T********``: for two polygons, overlaps, contains or within)
+        # can have an overlap area; the intersection is computed for those alone, in the order of the query
+        # above. The pattern is tested on the intersecting pairs only, on the thread pool: three prepared
+        # whole-layer queries (overlaps, contains, within) cost 1.8 s for the ~5,000 PITs of 1 M lots, this
+        # 0.25 s. (A pair of other dimensions that the pattern adds has no overlap area: filtered below.)
+        meet = np.asarray(
+            elementwise(shapely.relate_pattern, geoms[left], geoms[right], "T********"), dtype=bool
         )
-        meet = np.isin(left.astype(np.int64) * n + right, keys)
         left, right = left[meet], right[meet]
         if len(left):
             area = shapely.area(shapely.intersection(geoms[left], geoms[right]))
@@ -126,7 +145,7 @@ def check_layers(layers: dict[str, gpd.GeoDataFrame], *, rules: Rules) -> pd.Dat
                     "corrija los límites para que los PIT no se superpongan",
                 )
     if predios is not None and present.any():
-        reference = reference_tree(predios.geometry[present])
+        reference = _reference_tree(predios.geometry.to_numpy()[present])
         for name in _DATUM_CHECKED:
             other = layers.get(name)
             if other is None or not _present(other).any():

@@ -348,11 +348,12 @@ def _convex_quads(
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     g = idx.geoms
-    ok = (shapely.get_type_id(g) == 3) & (shapely.get_num_interior_rings(g) == 0)
-    ok &= shapely.get_num_coordinates(g) == 5
+    ok = shapely.get_type_id(g) == 3
+    ok[ok] = (shapely.get_num_interior_rings(g[ok]) == 0) & (shapely.get_num_coordinates(g[ok]) == 5)
     sel = np.flatnonzero(ok)
-    ring = shapely.get_coordinates(shapely.get_exterior_ring(g[sel])).reshape(len(sel), 5, 2)[:, :4]
-    prev, nxt = np.roll(ring, 1, axis=1), np.roll(ring, -1, axis=1)
+    # a polygon without holes lists exactly its exterior ring's coordinates (no ring objects built)
+    ring = shapely.get_coordinates(g[sel]).reshape(len(sel), 5, 2)[:, :4]
+    prev, nxt = ring[:, [3, 0, 1, 2]], ring[:, [1, 2, 3, 0]]
     # corner turns (differences of nearby coordinates: small, exact-enough products); convex = one sign
     a, b = prev - ring, nxt - ring
     turn = a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
@@ -397,16 +398,50 @@ def _corner_clears(
     # half-edge triangles first; where the zone boundary cuts them, triangles on a fifth of the edges (1/25
     # of the area: still well above a sliver tolerance on ordinary lots)
     for frac in (0.5, 0.2):
-        big = ~sure[pair_i] & (tri_area[li, corner] * (frac / 0.5) ** 2 > threshold + BOUND_MARGIN_M2)
-        pi, co, lj = pair_i[big], corner[big], li[big]
-        if len(pi) == 0:
-            continue
-        v, before, after = ring[lj, co], ring[lj, (co - 1) % 4], ring[lj, (co + 1) % 4]
-        tri = np.stack([v, v + frac * (before - v), v + frac * (after - v), v], axis=1)
-        tri_g = np.asarray(shapely.polygons(tri), dtype=object)
-        inside = parallel.prepared_pairs(shapely.covers, copies, zone[pi], tri_g, min_chunk=4_000)
-        sure[pi[inside]] = True
+        todo = np.flatnonzero(
+            ~sure[pair_i] & (tri_area[li, corner] * (frac / 0.5) ** 2 > threshold + BOUND_MARGIN_M2)
+        )
+        # one corner per pair at a time (the candidates are sorted by pair): most pairs clear with their
+        # first, so their other corners' triangles are never built nor tested
+        while len(todo):
+            pt = pair_i[todo]
+            first = np.r_[True, pt[1:] != pt[:-1]]
+            now, todo = todo[first], todo[~first]
+            pi, co, lj = pair_i[now], corner[now], li[now]
+            v, before, after = ring[lj, co], ring[lj, (co - 1) % 4], ring[lj, (co + 1) % 4]
+            tri = np.stack([v, v + frac * (before - v), v + frac * (after - v), v], axis=1)
+            tri_g = np.asarray(shapely.polygons(tri), dtype=object)
+            inside = parallel.prepared_pairs(shapely.covers, copies, zone[pi], tri_g, min_chunk=4_000)
+            sure[pi[inside]] = True
+            todo = todo[~sure[pair_i[todo]]]
     return sure
+
+
+#: Cells of the quadtree level that :func:`_lots_in_boxes` counts lots with (the finest level with at most
+#: this many cells).
+COUNT_LEVEL_MAX_CELLS: int = 4_096
+
+
+def _lots_in_boxes(idx: LotIndex, zones: npt.NDArray[np.object_]) -> int:
+    """Estimate how many lots fall in the zones' bounding boxes (summed over zones), to choose a strategy.
+
+    Counted with the cells of a coarse level of the lots' quadtree whose envelopes meet each zone's box, so
+    it errs high by the cells on the boxes' edges; a query of the lots' own tree with large zones (the
+    Voronoi cells of the stations, administraciones zonales) returned millions of pairs only to be counted.
+    """
+    levels = _levels(idx)
+    k = next(
+        (k for k in range(len(levels.starts)) if len(levels.starts[k]) <= COUNT_LEVEL_MAX_CELLS),
+        len(levels.starts) - 1,
+    )
+    env = levels.env[k]
+    if len(env) == 0:
+        return 0
+    counts = np.diff(np.r_[levels.starts[k], len(levels.order)])
+    real = ~shapely.is_missing(zones) & ~shapely.is_empty(zones)
+    boxes = np.asarray(shapely.box(*env.T), dtype=object)
+    _, cell = shapely.STRtree(boxes).query(shapely.envelope(zones[real]))
+    return int(counts[cell].sum())
 
 
 def overlaps(idx: LotIndex, zones: npt.NDArray[np.object_]) -> Overlaps:
@@ -435,8 +470,10 @@ def overlaps(idx: LotIndex, zones: npt.NDArray[np.object_]) -> Overlaps:
         return Overlaps(idx, zones, empty, empty.copy(), np.empty(0), np.empty(0, dtype=bool))
     # prepared geometries are not thread-safe: each thread gets its own prepared copy of the zones
     copies = parallel.prepared_copies(zones)
-    box_pairs = idx.tree.query(zones)  # bounding boxes only: cheap, and tells how large the zones are
-    if box_pairs.shape[1] < QUADTREE_MIN_LOTS_PER_ZONE * len(zones):
+    # the estimate errs high (small zones: ~2.5×); the lots' tree counts exactly where that decides
+    limit = QUADTREE_MIN_LOTS_PER_ZONE * len(zones)
+    estimate = _lots_in_boxes(idx, zones)
+    if estimate < limit or (estimate < 4 * limit and idx.tree.query(zones).shape[1] < limit):
         # zones of a few hundred lots (PIT, AIVA, PUOS): nearly every cell of the quadtree would be crossed
         # by a boundary, and the tree's own prepared-intersects query is cheaper
         zq, lq = parallel.query(idx.tree, zones, predicate="intersects", min_chunk=64)
@@ -447,7 +484,6 @@ def overlaps(idx: LotIndex, zones: npt.NDArray[np.object_]) -> Overlaps:
         return Overlaps(idx, zones, lq, zq, area[order], covered[order], copies)
     levels = _levels(idx)
     ztree = shapely.STRtree(zones)
-    prepared = copies[0]  # the cell tests run in this thread, before the pool uses it
     lots_in: list[npt.NDArray[np.intp]] = []
     zones_in: list[npt.NDArray[np.intp]] = []
     top = len(levels.starts) - 1
@@ -458,10 +494,13 @@ def overlaps(idx: LotIndex, zones: npt.NDArray[np.object_]) -> Overlaps:
         if len(cells) == 0:
             break
         boxes = np.asarray(shapely.box(*levels.env[k][cells].T), dtype=object)
-        ci, zj = ztree.query(boxes)
-        inside = np.asarray(shapely.contains_properly(prepared[zj], boxes[ci]), dtype=bool)
+        ci, zj = parallel.query(ztree, boxes, min_chunk=4_000)
+        # each thread tests its chunk against its own prepared copy of the zones
+        inside = parallel.prepared_pairs(shapely.contains_properly, copies, zj, boxes[ci], min_chunk=4_000)
         crossed = ~inside
-        crossed[crossed] = shapely.intersects(prepared[zj[crossed]], boxes[ci[crossed]])
+        crossed[crossed] = parallel.prepared_pairs(
+            shapely.intersects, copies, zj[crossed], boxes[ci[crossed]], min_chunk=4_000
+        )
         undecided = np.zeros(len(cells), dtype=bool)
         undecided[ci[crossed]] = True
         # a cell's inside pairs are final once no zone crosses it (at the finest level, always)

@@ -126,7 +126,9 @@ def nearest_station(
 ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float64]]:
     """Nearest station of each lot and its distance: ``STRtree.query_nearest`` of the lots, made cheap.
 
-    A nearest-neighbour search from every lot polygon is dear; instead each cell of the lots' quadtree (a
+    A nearest-neighbour search from every lot polygon is dear. Most lots lie well inside one station's
+    Voronoi cell, and that station is their nearest (:func:`_voronoi_settled`): one distance per lot. For
+    the others, each cell of the lots' quadtree (a
     small box holding a few lots, :func:`quitogeo.spatial.overlaps`) keeps only the stations that can be
     nearest to one of its lots — those no farther from the box than the box's farthest point is from its
     best station (the bound holds for every lot inside the box) — in numpy. Most cells keep one station; the
@@ -148,14 +150,84 @@ def nearest_station(
     distance : numpy.ndarray of float
         Lot–station distance in m (0 when the station lies in the lot).
     """
-    from quitogeo.spatial import _cell_lots, _levels
-
     stations = np.asarray(stations, dtype=object)
     stree = shapely.STRtree(stations)
     real = ~shapely.is_missing(stations) & ~shapely.is_empty(stations)
     if not (shapely.get_type_id(stations[real]) == 0).all() or not real.any():
         (lot, st), dist = stree.query_nearest(idx.geoms, return_distance=True, all_matches=False)
         return lot.astype(np.intp), st.astype(np.intp), np.asarray(dist, dtype=np.float64)
+    settled, station = _voronoi_settled(idx, stations, real)
+    if not settled.any():
+        return _nearest_by_bounds(idx, stations, stree, real)
+    d = np.asarray(
+        parallel.elementwise(shapely.distance, idx.geoms[settled], stations[station[settled]]),
+        dtype=np.float64,
+    )
+    rest = np.flatnonzero(~settled & ~shapely.is_missing(idx.geoms))
+    lot, st, dist = np.flatnonzero(settled).astype(np.intp), station[settled], d
+    if len(rest):
+        geoms = idx.geoms[rest]
+        sub = LotIndex(geoms=geoms, area=idx.area[rest], tree=shapely.STRtree(geoms), index=idx.index[rest])
+        rl, rs, rd = _nearest_by_bounds(sub, stations, stree, real)
+        lot = np.concatenate([lot, rest[rl].astype(np.intp)])
+        st, dist = np.concatenate([st, rs]), np.concatenate([dist, rd])
+        order = np.argsort(lot, kind="stable")
+        lot, st, dist = lot[order], st[order], dist[order]
+    return lot, st.astype(np.intp), dist
+
+
+#: How far (m) inside its station's Voronoi cell a lot must lie to take that station without comparing
+#: distances: every other station is then farther from every point of the lot by far more than GEOS's
+#: rounding of a distance (the cells themselves are computed to ~1e-9 m), so there are no ties to settle.
+VORONOI_MARGIN_M: float = 0.05
+
+
+def _voronoi_settled(
+    idx: LotIndex, stations: npt.NDArray[np.object_], real: npt.NDArray[np.bool_]
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.intp]]:
+    """Lots inside one station's Voronoi cell (shrunk by :data:`VORONOI_MARGIN_M`): that is their nearest.
+
+    For a lot inside the cell of station ``s``, every point ``p`` of the lot is nearer ``s`` than any other
+    station, so the point of the lot nearest to any other station is farther from it than the lot is from
+    ``s``. The cells are matched to the lots with the quadtree of :func:`quitogeo.spatial.overlaps` (a lot
+    covered by a cell), so most lots need only their one lot–station distance. Stations sharing a position
+    (their nearest is a tie) make every lot go the general way.
+
+    Returns
+    -------
+    settled : numpy.ndarray of bool
+        Lots settled here.
+    station : numpy.ndarray of int
+        Their nearest station (position in ``stations``; -1 elsewhere).
+    """
+    n = len(idx)
+    station = np.full(n, -1, dtype=np.intp)
+    pos = np.flatnonzero(real)
+    xy = shapely.get_coordinates(stations[pos])
+    if len(pos) < 2 or len(np.unique(xy, axis=0)) < len(pos):
+        return station >= 0, station
+    b = idx.bounds
+    lo = np.nanmin(np.vstack([b[:, :2], xy]), axis=0) - 1.0
+    hi = np.nanmax(np.vstack([b[:, 2:], xy]), axis=0) + 1.0
+    cells = shapely.get_parts(
+        shapely.voronoi_polygons(shapely.multipoints(xy), extend_to=shapely.box(*lo, *hi), ordered=True)
+    )
+    # ``ordered`` gives the cells in the points' order: checked, as every later step relies on it
+    if len(cells) != len(pos) or not shapely.contains_xy(cells, xy[:, 0], xy[:, 1]).all():
+        return station >= 0, station
+    inner = np.asarray(shapely.buffer(cells, -VORONOI_MARGIN_M), dtype=object)
+    ov = overlaps(idx, inner)
+    covered = ov.exact  # exact pairs are the lots a shrunk cell covers (the cells do not overlap)
+    station[ov.lot[covered]] = pos[ov.zone[covered]]
+    return station >= 0, station
+
+
+def _nearest_by_bounds(
+    idx: LotIndex, stations: npt.NDArray[np.object_], stree: shapely.STRtree, real: npt.NDArray[np.bool_]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float64]]:
+    """Nearest station of each lot by box bounds per quadtree cell, then per lot (:func:`nearest_station`)."""
+    from quitogeo.spatial import _cell_lots, _levels
+
     levels = _levels(idx)
     env = levels.env[0]
     boxes = shapely.box(*env.T)
