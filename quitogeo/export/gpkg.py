@@ -148,6 +148,14 @@ def _gdal_crs(crs: object) -> str | None:
     return f"EPSG:{epsg}" if epsg else str(crs.to_wkt("WKT1_GDAL"))  # type: ignore[attr-defined]
 
 
+def _string_categories(values: pd.Series) -> bool:
+    """Whether ``values`` is a categorical of text held as object (as ``compact_text`` makes them)."""
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        return False
+    cats = values.cat.categories
+    return cats.dtype == np.dtype(object) and pd.api.types.infer_dtype(cats, skipna=False) == "string"
+
+
 def _arrow_column(values: pd.Series, text: bool) -> pa.Array:
     """Convert one column slice to Arrow as ``pa.Table.from_pandas`` does (NaN and None become null)."""
     if text:
@@ -194,8 +202,7 @@ def _write_lots_arrow(frame: gpd.GeoDataFrame, path: Path, layer: str, *, chunk_
             pa.array(frame[c].cat.categories.to_numpy(dtype=object), pa.string()),
         )
         for c in columns
-        if isinstance(frame[c].dtype, pd.CategoricalDtype)
-        and frame[c].cat.categories.dtype == np.dtype(object)
+        if _string_categories(frame[c])
     }
     n = len(frame)
     starts = range(0, max(n, 1), chunk_rows)
@@ -433,15 +440,15 @@ def _write_geoparquet(frame: gpd.GeoDataFrame, path: Path, *, chunk_rows: int) -
     n = len(frame)
     columns = list(frame.columns)
     categorical = [c for c in columns if c != geom_name and isinstance(frame[c].dtype, pd.CategoricalDtype)]
-    compact = {c for c in categorical if _compactable(frame[c])}
-    # codes and Arrow dictionaries once per column (not per row group)
-    codes = {c: frame[c].cat.codes.to_numpy() for c in categorical}
+    # text categoricals: codes and Arrow dictionaries once per column (not per row group); others (numbers
+    # as categories, str-dtype categories) are converted slice by slice by pyarrow
+    text_categorical = [c for c in categorical if _string_categories(frame[c])]
+    codes = {c: frame[c].cat.codes.to_numpy() for c in text_categorical}
     dictionaries = {
         c: pa.array(frame[c].cat.categories.to_numpy(dtype=object), type=pa.string())
-        if frame[c].cat.categories.dtype == np.dtype(object)
-        else None
-        for c in categorical
+        for c in text_categorical
     }
+    compact = {c for c in text_categorical if _compactable(frame[c])}
     # schema and pandas metadata exactly as geopandas builds them (geometry as a null placeholder)
     head = pd.DataFrame(frame.iloc[: min(n, chunk_rows)].copy(deep=False))
     head[geom_name] = None
@@ -489,7 +496,7 @@ def _write_geoparquet(frame: gpd.GeoDataFrame, path: Path, *, chunk_rows: int) -
             if col == geom_name:
                 wkb = elementwise(shapely.to_wkb, geoms[start:stop], **wkb_options)
                 arrays.append(pa.array(wkb, type=pa.binary()))
-            elif col in codes and dictionaries[col] is not None and pa.types.is_dictionary(field.type):
+            elif col in codes and pa.types.is_dictionary(field.type):
                 arrays.append(
                     _dictionary_slice(
                         codes[col][start:stop],
