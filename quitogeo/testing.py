@@ -140,6 +140,60 @@ def assert_lots_preserved(lots: pd.DataFrame, predios: pd.DataFrame) -> None:
     assert given == got, "predios fuera del orden de entrada"
 
 
+def assert_cod_matches_calc(
+    predios: pd.DataFrame, *, rules: Any, sample: int | None = None, seed: int = 1
+) -> int:
+    """Assert each priced lot's COD equals ``quitogeo calc`` (:func:`quitogeo.calc.compute_cod`) to the cent.
+
+    The lot's own scenario inputs (``alfa``, ``vc``, ``fu``, ``ae_m2``, ``area_m2``, ``aiva_valor``) are given
+    to the scalar form as their shortest decimal spelling, exactly as a technician would type the printed
+    figures; the β band row and column must agree too.
+
+    Parameters
+    ----------
+    predios : DataFrame
+        ``predios_resultado`` of a run (ámbito ``edificabilidad`` scenarios).
+    rules : Rules
+        The rules the run used.
+    sample : int, optional
+        Check only this many priced lots, drawn with ``seed`` (all of them when None).
+    seed : int, optional
+        Seed of the draw.
+
+    Returns
+    -------
+    int
+        How many lots were checked (so a caller can assert the check was not empty).
+
+    Raises
+    ------
+    AssertionError
+        Naming the first lot whose cents or β band differ.
+    """
+    from quitogeo.calc import compute_cod
+
+    priced = predios[predios["cod_centavos"].notna()]
+    if sample is not None:
+        priced = priced.sample(n=min(sample, len(priced)), random_state=seed)
+    records: list[Any] = priced.to_dict("records")
+    for row in records:
+        single = compute_cod(
+            "edificabilidad",
+            rules=rules,
+            alfa=repr(float(row["alfa"])),
+            vc=repr(float(row["vc"])),
+            fu=repr(float(row["fu"])),
+            ae=repr(float(row["ae_m2"])),
+            area_terreno=repr(float(row["area_m2"])),
+            aiva=repr(float(row["aiva_valor"])),
+        )
+        cents = int(row["cod_centavos"])
+        clave = row["clave_catastral"]
+        assert str(single.cod) == f"{cents // 100}.{cents % 100:02d}", (clave, single.cod, cents)
+        assert (single.beta_fila, single.beta_columna) == (row["beta_fila"], row["beta_columna"]), clave
+    return len(priced)
+
+
 def golden_layers() -> dict[str, gpd.GeoDataFrame]:
     """Build the golden test project: twelve lots around a Metro station (expected: tests/golden/).
 
@@ -342,6 +396,7 @@ __all__ = [
     "ORIGIN",
     "TM_QUITO_PROJ",
     "MemoryProject",
+    "assert_cod_matches_calc",
     "assert_lots_preserved",
     "golden_layers",
     "layer",

@@ -9,10 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from quitogeo.calc import compute_cod
 from quitogeo.pipeline import OUTPUT_COLUMNS, run
 from quitogeo.rules import load_rules
-from quitogeo.testing import assert_lots_preserved, golden_layers, make_project
+from quitogeo.testing import assert_cod_matches_calc, assert_lots_preserved, golden_layers, make_project
 
 GOLDEN = Path(__file__).parent / "golden" / "expected.csv"
 BOOL_COLS = (
@@ -105,24 +104,7 @@ def test_motivos_empty_only_when_eligible_everywhere(result) -> None:
 
 
 def test_cod_equals_compute_cod_for_every_priced_lot(result) -> None:
-    rules = load_rules()
-    priced = result.predios[result.predios["cod_centavos"].notna()]
-    assert len(priced) == 11
-    for row in priced.itertuples():
-        single = compute_cod(
-            "edificabilidad",
-            rules=rules,
-            alfa=str(row.alfa),
-            vc=str(row.vc),
-            fu=str(row.fu),
-            ae=repr(row.ae_m2),
-            area_terreno=repr(row.area_m2),
-            aiva=repr(row.aiva_valor),
-        )
-        assert str(single.cod) == f"{row.cod_centavos // 100}.{row.cod_centavos % 100:02d}", (
-            row.clave_catastral
-        )
-        assert single.beta_fila == row.beta_fila and single.beta_columna == row.beta_columna
+    assert assert_cod_matches_calc(result.predios, rules=load_rules()) == 11
 
 
 def test_running_twice_gives_identical_results(result, tmp_path: Path) -> None:

@@ -11,13 +11,12 @@ import pandas as pd
 import pyogrio
 import pytest
 
-from quitogeo.calc import compute_cod
 from quitogeo.errors import DataIntegrityError, OutputExistsError
 from quitogeo.export.gpkg import read_results, write_results
 from quitogeo.io.crs import TM_QUITO
 from quitogeo.pipeline import OUTPUT_COLUMNS, check_integrity, compact_text, prepare, process_lots, run
 from quitogeo.rules import load_rules
-from quitogeo.testing import assert_lots_preserved, golden_layers, make_project
+from quitogeo.testing import assert_cod_matches_calc, assert_lots_preserved, golden_layers, make_project
 
 RULES = load_rules()
 
@@ -108,18 +107,7 @@ def test_scenarios_price_their_buildability(golden, escenario, expected) -> None
 
 def test_cod_matches_compute_cod_in_another_scenario(golden) -> None:
     p = run(golden, rules=RULES, escenario="zuae_2_pisos").predios
-    for row in p[p["cod_centavos"].notna()].itertuples():
-        single = compute_cod(
-            "edificabilidad",
-            rules=RULES,
-            alfa=str(row.alfa),
-            vc=str(row.vc),
-            fu=str(row.fu),
-            ae=repr(row.ae_m2),
-            area_terreno=repr(row.area_m2),
-            aiva=repr(row.aiva_valor),
-        )
-        assert int(single.cod * 100) == row.cod_centavos
+    assert assert_cod_matches_calc(p, rules=RULES) > 0
 
 
 def test_write_read_roundtrip_and_crs(result, tmp_path: Path) -> None:
@@ -193,17 +181,4 @@ def test_sample_project_run_cod_matches_calc() -> None:
 
     lots = read_project(rules=RULES).layers["predios"]
     assert_lots_preserved(lots, p)
-    priced = p[p["cod_centavos"].notna()]
-    assert len(priced) > 0
-    for row in priced.sample(n=min(40, len(priced)), random_state=1).itertuples():
-        single = compute_cod(
-            "edificabilidad",
-            rules=RULES,
-            alfa=str(row.alfa),
-            vc=str(row.vc),
-            fu=str(row.fu),
-            ae=repr(row.ae_m2),
-            area_terreno=repr(row.area_m2),
-            aiva=repr(row.aiva_valor),
-        )
-        assert int(single.cod * 100) == row.cod_centavos, row.clave_catastral
+    assert assert_cod_matches_calc(p, rules=RULES, sample=40) == 40
