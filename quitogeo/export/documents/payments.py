@@ -225,17 +225,8 @@ def contado_minimo_centavos(total_cents: int, *, rules: Rules) -> int:
     return int((share * total_cents).to_integral_value(rounding=ROUND_CEILING))
 
 
-def _total_cents(total: object) -> int:
-    try:
-        cents = to_cents(total, name="total de la COD")
-    except ValueError as exc:
-        raise PaymentPlanError(str(exc)) from exc
-    if cents < 0:
-        raise PaymentPlanError(f"total de la COD = {total}: no puede ser negativo")
-    return cents
-
-
 def _amount_cents(value: object, option: str) -> int:
+    """Return an amount in whole cents; not a number or negative → PaymentPlanError naming ``option``."""
     try:
         cents = to_cents(value, name=option)
     except ValueError as exc:
@@ -243,6 +234,10 @@ def _amount_cents(value: object, option: str) -> int:
     if cents < 0:
         raise PaymentPlanError(f"{option} = {value}: un monto no puede ser negativo")
     return cents
+
+
+def _total_cents(total: object) -> int:
+    return _amount_cents(total, "total de la COD")
 
 
 def _pct(part: int, whole: int) -> str:
