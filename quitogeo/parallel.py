@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -40,8 +42,34 @@ _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
 
 
+#: Per-thread flag set by :func:`serial` (a worker of a chunked run already has its core).
+_local = threading.local()
+
+
+@contextmanager
+def serial() -> Iterator[None]:
+    """Run this module's functions in the calling thread only, for the duration of the block.
+
+    A chunked run (:mod:`quitogeo.backends.chunks`) gives each core a whole chunk of lots; inside its workers
+    the element-wise splitting here would only add threads competing for the same cores.
+    """
+    before = getattr(_local, "serial", False)
+    _local.serial = True
+    try:
+        yield
+    finally:
+        _local.serial = before
+
+
 def n_threads() -> int:
-    """Threads to use: ``QUITOGEO_HILOS`` when set (≥ 1), else the cores available to this process."""
+    """Threads to use: 1 inside :func:`serial`, else :func:`available_threads`."""
+    if getattr(_local, "serial", False):
+        return 1
+    return available_threads()
+
+
+def available_threads() -> int:
+    """Threads the machine offers this process: ``QUITOGEO_HILOS`` when set (≥ 1), else its cores."""
     env = os.environ.get(ENV_THREADS, "").strip()
     if env:
         try:
@@ -208,6 +236,7 @@ def prepared_pairs(
 __all__ = [
     "ENV_THREADS",
     "MIN_CHUNK",
+    "available_threads",
     "chunks_for",
     "elementwise",
     "map_chunks",
@@ -215,4 +244,5 @@ __all__ = [
     "prepared_copies",
     "prepared_pairs",
     "query",
+    "serial",
 ]

@@ -20,6 +20,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from quitogeo import ambitos as _ambitos  # optional PUOS → PUGS stages (issue 6)
+from quitogeo import parallel
 from quitogeo._version import __version__
 from quitogeo.eligibility import CONDITIONS, evaluate, use_categories
 from quitogeo.errors import DataIntegrityError, QuitogeoError
@@ -427,6 +429,15 @@ SPATIAL_STAGES: dict[str, Callable[[gpd.GeoDataFrame, Context, LotIndex], pd.Dat
     "puos": _ambitos.stage_puos,
 }
 
+#: Rough order of the spatial stages' cost at district scale (most expensive first), to schedule them.
+_STAGE_COST: dict[str, int] = {
+    name: rank for rank, name in enumerate(("aiva", "pit", "puos", "frente", "zonas", "influencia", "predio"))
+}
+
+def _stage_rank(name: str) -> int:
+    return _STAGE_COST.get(name, len(_STAGE_COST))
+
+
 #: Attribute stages, in order, each fed the columns produced so far: name → function(joined, ctx).
 TABLE_STAGES: dict[str, Callable[[pd.DataFrame, Context], pd.DataFrame]] = {
     "elegibilidad": stage_elegibilidad,
@@ -437,6 +448,23 @@ TABLE_STAGES: dict[str, Callable[[pd.DataFrame, Context], pd.DataFrame]] = {
 }
 
 
+#: Fewest lots for :func:`process_lots` to run the spatial stages side by side in threads (below, one after
+#: the other: the threads cost more than they overlap).
+STAGE_THREADS_MIN_LOTS: int = 50_000
+
+
+#: Whether :func:`process_lots` runs the spatial stages side by side by default (see its ``threads``).
+STAGE_THREADS_DEFAULT: bool = False
+
+
+def _spatial_threads(n_lots: int, threads: int | None) -> int:
+    if threads is not None:
+        return max(1, int(threads))
+    if not STAGE_THREADS_DEFAULT or n_lots < STAGE_THREADS_MIN_LOTS:
+        return 1
+    return parallel.n_threads()
+
+
 def process_lots(
     lots: gpd.GeoDataFrame,
     ctx: Context,
@@ -444,6 +472,7 @@ def process_lots(
     progress: bool = False,
     timings: dict[str, float] | None = None,
     on_stage: Callable[[str, float], None] | None = None,
+    threads: int | None = None,
 ) -> pd.DataFrame:
     """Run every stage on ``lots`` (a whole project or one chunk) and return the per-lot columns.
 
@@ -459,6 +488,11 @@ def process_lots(
         Filled with the seconds spent per stage (added to existing values, so chunks accumulate).
     on_stage : callable, optional
         Called as ``on_stage(name, seconds)`` when each stage ends (benchmarks sample memory there).
+    threads : int, optional
+        Spatial stages run side by side on this many threads (each stage's own GEOS calls then stay in its
+        thread). By default one per core from :data:`STAGE_THREADS_MIN_LOTS` lots, else 1 (one after the
+        other, each stage splitting its GEOS calls over the cores). The stages only read the lots, their
+        index and the context, so the result is the same; their seconds then overlap.
 
     Returns
     -------
@@ -486,12 +520,29 @@ def process_lots(
     index = LotIndex.from_lots(lots)
     tick("indice", t0)
     parts: list[pd.DataFrame] = []
-    for name, func in SPATIAL_STAGES.items():
-        t0 = time.perf_counter()
-        # each stage's texts compacted as soon as it returns: its per-lot strings are freed before the next
-        # stage allocates (the run's peak is in the late stages), not after all of them
-        parts.append(compact_text(func(lots, ctx, index)))
-        tick(name, t0)
+    workers = _spatial_threads(len(lots), threads)
+    if workers <= 1:
+        for name, func in SPATIAL_STAGES.items():
+            t0 = time.perf_counter()
+            # each stage's texts compacted as soon as it returns: its per-lot strings are freed before the
+            # next stage allocates (the run's peak is in the late stages), not after all of them
+            parts.append(compact_text(func(lots, ctx, index)))
+            tick(name, t0)
+    else:
+        index.warm()  # the caches several stages share, built once before they race for them
+
+        def one(name: str, idx: LotIndex) -> pd.DataFrame:
+            with parallel.serial():
+                t0 = time.perf_counter()
+                out = compact_text(SPATIAL_STAGES[name](lots, ctx, idx))
+                tick(name, t0)
+                return out
+
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="quitogeo-etapa") as pool:
+            # the longest stages first, so that the short ones fill in at the end
+            ranked = sorted(SPATIAL_STAGES, key=_stage_rank)
+            futures = {name: pool.submit(one, name, index) for name in ranked}
+            parts.extend(futures[name].result() for name in SPATIAL_STAGES)
     del index  # the lots' tree and areas are not needed by the table stages
     # Under pandas' copy-on-write, concatenating along columns shares the parts' blocks: the growing frame
     # the table stages read costs no copy of the earlier columns.
@@ -504,8 +555,8 @@ def process_lots(
         tick(name, t0)
     del joined
     t0 = time.perf_counter()
-    one = pd.CategoricalDtype(pd.Index([str(ctx.escenario["nombre"])], dtype=object))
-    escenario = pd.Categorical.from_codes(np.zeros(len(lots), dtype=np.int8), dtype=one)
+    named = pd.CategoricalDtype(pd.Index([str(ctx.escenario["nombre"])], dtype=object))
+    escenario = pd.Categorical.from_codes(np.zeros(len(lots), dtype=np.int8), dtype=named)
     parts.append(pd.DataFrame({"escenario": escenario}, index=lots.index))
     # text columns are categoricals (object with None only where a column is all null or unique by nature),
     # whatever pandas inferred for this chunk: chunks and backends must give identical frames

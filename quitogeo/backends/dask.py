@@ -40,58 +40,30 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import shapely
 
+from quitogeo.backends.chunks import (
+    HALO_MARGIN_M,
+    UNCLIPPED_LAYERS,
+    assemble,
+    clip_context,
+    hilbert_order,
+    process_partition,
+)
 from quitogeo.errors import QuitogeoError
 
 if TYPE_CHECKING:  # the pipeline imports this module lazily; these are for annotations only
     from quitogeo.pipeline import Context
 
-#: Metres added to every clip box so that floating-point rounding of the bounds never drops a feature.
-HALO_MARGIN_M: float = 1.0
-
-#: Layers never clipped: the nearest station of a lot may lie in any partition.
-UNCLIPPED_LAYERS: tuple[str, ...] = ("estaciones",)
-
 #: Lots per partition aimed at when ``npartitions`` is not given (at least two partitions per thread).
 TARGET_LOTS_PER_PARTITION: int = 125_000
 
 # ---------------------------------------------------------------------------------------------- partitions
-
-
-def hilbert_order(lots: gpd.GeoDataFrame, *, level: int = 16) -> npt.NDArray[np.intp]:
-    """Positions of ``lots`` sorted along a Hilbert curve of their bounding-box centres.
-
-    Lots without geometry (None or empty) sort first; ties keep input order (stable sort), so the order is the
-    same on every machine.
-
-    Parameters
-    ----------
-    lots : GeoDataFrame
-        The lots.
-    level : int, optional
-        Hilbert curve level (``2**level`` cells per axis over the lots' total bounds).
-
-    Returns
-    -------
-    numpy.ndarray of int
-        A permutation of ``range(len(lots))``.
-    """
-    geoms = np.asarray(lots.geometry.array, dtype=object)
-    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    dist = np.zeros(len(lots), dtype=np.int64)
-    if (~missing).any():
-        present = gpd.GeoSeries(geoms[~missing], crs=lots.crs)
-        dist[~missing] = present.hilbert_distance(total_bounds=present.total_bounds, level=level).to_numpy()
-    return np.argsort(dist, kind="stable").astype(np.intp)
 
 
 def default_npartitions(n_lots: int, *, threads: int) -> int:
@@ -125,123 +97,6 @@ def partition_lots(lots: gpd.GeoDataFrame, npartitions: int) -> tuple[Any, npt.N
     order = hilbert_order(lots)
     ddf = dask_geopandas.from_geopandas(lots.iloc[order], npartitions=max(1, npartitions), sort=False)
     return ddf, order
-
-
-# --------------------------------------------------------------------------------------------- clipping
-
-
-def _box(bounds: Sequence[float], halo: float) -> shapely.Geometry:
-    x0, y0, x1, y1 = bounds
-    return shapely.box(x0 - halo, y0 - halo, x1 + halo, y1 + halo)
-
-
-def _copy(geoms: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
-    """Make independent GEOS copies (a WKB round trip is lossless).
-
-    Tasks running in threads of one worker must not share geometry objects: GEOS builds a prepared geometry's
-    internal index lazily on first use, and not thread-safely.
-    """
-    out = np.full(len(geoms), None, dtype=object)
-    present = ~shapely.is_missing(geoms)
-    if present.any():
-        out[present] = shapely.from_wkb(shapely.to_wkb(geoms[present]))
-    return out
-
-
-def _mask_outside(geoms: npt.NDArray[np.object_], box: shapely.Geometry | None) -> npt.NDArray[np.object_]:
-    """Copy ``geoms``, with None where the bounding box misses ``box`` (positions kept)."""
-    geoms = np.asarray(geoms, dtype=object)
-    if len(geoms) == 0:
-        return geoms
-    if box is None:
-        return _copy(geoms)
-    b = shapely.bounds(geoms)
-    x0, y0, x1, y1 = shapely.bounds(box)
-    with np.errstate(invalid="ignore"):
-        keep = (b[:, 0] <= x1) & (b[:, 2] >= x0) & (b[:, 1] <= y1) & (b[:, 3] >= y0)
-    out = np.full(len(geoms), None, dtype=object)
-    out[keep] = _copy(geoms[keep])
-    return out
-
-
-def clip_context(ctx: Context, bounds: Sequence[float] | None, *, halo: float = HALO_MARGIN_M) -> Context:
-    """Restrict the context to a partition whose lots have total ``bounds`` (module notes: halos).
-
-    Features out of reach are masked (geometry None), never dropped, so every join sees the same feature
-    positions and labels as on the whole layer.
-
-    Parameters
-    ----------
-    ctx : Context
-        The run's context.
-    bounds : sequence of float or None
-        ``(minx, miny, maxx, maxy)`` of the partition's lots; None keeps every feature (still copied).
-    halo : float, optional
-        Margin added around ``bounds`` (m).
-
-    Returns
-    -------
-    Context
-        A shallow copy sharing attributes with ``ctx`` but owning copies of the kept geometries.
-    """
-    finite = bounds is not None and bool(np.all(np.isfinite(np.asarray(bounds, dtype=np.float64))))
-    # no finite bounds (no clipping asked, or a partition of lots without geometry): keep every feature
-    box = _box(bounds, halo) if finite and bounds is not None else None
-    layers: dict[str, gpd.GeoDataFrame] = {}
-    for name, layer in ctx.layers.items():
-        if not isinstance(layer, gpd.GeoDataFrame) or len(layer) == 0:
-            layers[name] = layer
-            continue
-        masked = layer.copy(deep=False)
-        clip_box = None if name in UNCLIPPED_LAYERS else box
-        geom = _mask_outside(np.asarray(layer.geometry.array, dtype=object), clip_box)
-        masked[layer.geometry.name] = gpd.GeoSeries(geom, index=layer.index, crs=layer.crs)
-        layers[name] = masked
-    red = ctx.red
-    if red is not None:
-        # the buffers already reach ancho/2 + tolerance beyond the centreline: no further halo needed
-        red = replace(
-            red, buffers=_mask_outside(red.buffers, box), dead_buffers=_mask_outside(red.dead_buffers, box)
-        )
-    return replace(ctx, layers=layers, red=red)
-
-
-# ------------------------------------------------------------------------------------------------- tasks
-
-
-def process_partition(
-    lots: gpd.GeoDataFrame, ctx: Context, *, halo: float = HALO_MARGIN_M, clip: bool = True
-) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Run every stage on one partition (the task each worker executes).
-
-    Parameters
-    ----------
-    lots : GeoDataFrame
-        The partition's lots.
-    ctx : Context
-        The whole run's context (clipped here to the partition when ``clip``).
-    halo : float, optional
-        Clip margin (m).
-    clip : bool, optional
-        Restrict the layers to the partition (else use them whole; the result is the same). Either way the
-        task works on its own copies of the geometries.
-
-    Returns
-    -------
-    columns : DataFrame
-        Aligned to ``lots.index``.
-    timings : dict of str to float
-        Seconds per stage in this task.
-    """
-    from quitogeo.pipeline import process_lots
-
-    timings: dict[str, float] = {}
-    if len(lots) == 0:
-        return pd.DataFrame(index=lots.index), timings
-    t0 = time.perf_counter()
-    local = clip_context(ctx, lots.total_bounds if clip else None, halo=halo)
-    timings["recorte"] = time.perf_counter() - t0
-    return process_lots(lots, local, timings=timings), timings
 
 
 # ----------------------------------------------------------------------------------------------- cluster
@@ -367,21 +222,16 @@ def process(
     for _, part_times in results:
         for name, seconds in part_times.items():
             timings[name] = timings.get(name, 0.0) + seconds
-    joined = pd.concat(frames, axis=0) if frames else pd.DataFrame(index=lots.index[:0])
-    # partitions whose text categories differ concatenate as object: the local run's categoricals again
-    from quitogeo.pipeline import compact_text
-
-    joined = compact_text(joined)
-    if len(joined) != len(lots):
+    if sum(len(f) for f in frames) != len(lots):
         from quitogeo.errors import DataIntegrityError
 
         raise DataIntegrityError(
-            f"el backend dask devolvió {len(joined)} filas para {len(lots)} predios; no se escribe nada "
-            "(informe este error)"
+            f"el backend dask devolvió {sum(len(f) for f in frames)} filas para {len(lots)} predios; no se "
+            "escribe nada (informe este error)"
         )
-    inverse = np.empty_like(order)
-    inverse[order] = np.arange(len(order))
-    joined = joined.iloc[inverse]
+    # partition k holds the lots order[start_k:stop_k] (dask keeps the Hilbert order it was given)
+    positions = np.split(order, np.cumsum([len(f) for f in frames])[:-1]) if frames else []
+    joined = assemble(frames, positions, lots.index) if frames else pd.DataFrame(index=lots.index[:0])
     timings["dask_reunion"] = time.perf_counter() - t0
     return joined
 

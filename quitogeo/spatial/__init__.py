@@ -55,6 +55,14 @@ class LotIndex:
     def __len__(self) -> int:
         return len(self.geoms)
 
+    def warm(self) -> None:
+        """Build now the caches the joins share (bounds, quadtree, convex quadrilaterals).
+
+        Joins running side by side in threads would otherwise each build them the first time they need one.
+        """
+        _levels(self)
+        _convex_quads(self)
+
     @property
     def bounds(self) -> npt.NDArray[np.float64]:
         """Bounding boxes (n, 4) of the lots (NaN without geometry), computed once."""
