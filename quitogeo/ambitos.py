@@ -25,14 +25,15 @@ optional stage of :func:`quitogeo.pipeline.run`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from quitogeo.categories import labelled
 from quitogeo.rules import Rules
 
 if TYPE_CHECKING:  # the run imports this module; these are only for annotations
@@ -105,100 +106,102 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
 
 _OK = "ok"
 
-#: Text dtype of the intermediate columns: pandas' string semantics (``<NA>``, ``.str``) over Python objects.
-#: Arrow-backed strings copied every text into Arrow buffers a lot at a time, and Arrow's memory pool kept
-#: the freed buffers (+1.1 GB of RSS at 1 M lots); here the distinct strings are shared Python objects.
-_STR = pd.StringDtype("python")
+#: Float columns of the module, as numpy arrays.
+_F64 = npt.NDArray[np.float64]
+_Bool = npt.NDArray[np.bool_]
+_Codes = npt.NDArray[np.intp]
 
 
 # ---------------------------------------------------------------------------------------------------------
-# small vectorised helpers
+# small vectorised helpers: numbers as float64 arrays, texts as integer codes into a table of distinct texts
+# (every per-lot text is built once per distinct value or combination and taken per lot through its code)
 
 
-def _num(frame: pd.DataFrame, column: str) -> pd.Series:
+class _Coded(NamedTuple):
+    """A text per lot as ``labels[codes]`` (``-1``: null); the labels are distinct."""
+
+    codes: _Codes
+    labels: npt.NDArray[np.object_]
+
+    def isna(self) -> _Bool:
+        """Lots without a text."""
+        return self.codes < 0
+
+    def per_label(self, func: Callable[[str], Any], null: Any, dtype: Any = object) -> npt.NDArray[Any]:
+        """``func`` of each lot's text, called once per label (``null`` where the text is null)."""
+        table = np.empty(len(self.labels) + 1, dtype=dtype)
+        table[:-1] = [func(label) for label in self.labels]
+        table[-1] = null
+        return table[self.codes]  # type: ignore[no-any-return]
+
+    def recode(self, func: Callable[[str], str | None]) -> _Coded:
+        """Map each text through ``func`` (None: null), equal results merged: per label, not per lot."""
+        mapped = np.empty(len(self.labels), dtype=object)
+        mapped[:] = [func(label) for label in self.labels]
+        code, labels = pd.factorize(mapped, use_na_sentinel=True)
+        return _Coded(np.r_[code, -1].astype(np.intp)[self.codes], np.asarray(labels, dtype=object))
+
+    def in_labels_of(self, other: _Coded) -> _Codes:
+        """Each lot's text as a code into ``other.labels`` (-1: null here, -2: not among them)."""
+        pos = {label: i for i, label in enumerate(other.labels)}
+        table = np.array([*(pos.get(label, -2) for label in self.labels), -1], dtype=np.intp)
+        return table[self.codes]  # type: ignore[no-any-return]
+
+    def equals(self, other: _Coded) -> _Bool:
+        """Both texts known and equal (what ``==`` of two ``string`` columns gives, nulls False)."""
+        return (self.codes >= 0) & (other.in_labels_of(self) == self.codes)
+
+    def categorical(self) -> pd.Categorical | npt.NDArray[np.object_]:
+        """Return the texts as the run stores them (:func:`quitogeo.categories.labelled`)."""
+        return labelled(self.codes, self.labels)
+
+
+def _coded(frame: pd.DataFrame, column: str) -> _Coded:
+    """Column as stripped texts, null where absent or empty (each distinct value stripped once)."""
+    if column not in frame:
+        return _Coded(np.full(len(frame), -1, dtype=np.intp), np.empty(0, dtype=object))
+    series = frame[column]
+    if isinstance(series.dtype, pd.CategoricalDtype):  # the run's texts: codes already there
+        raw = series.cat.codes.to_numpy()
+        uniques = np.asarray(series.cat.categories, dtype=object)
+    else:
+        raw, found = pd.factorize(series, use_na_sentinel=True)
+        uniques = np.asarray(found, dtype=object)
+    return _Coded(raw.astype(np.intp), uniques).recode(lambda u: str(u).strip() or None)
+
+
+def _num(frame: pd.DataFrame, column: str) -> _F64:
     """Column as float64 (NaN where absent or not a number)."""
     if column not in frame:
-        return pd.Series(np.nan, index=frame.index, dtype="float64")
-    return pd.to_numeric(frame[column], errors="coerce").astype("float64")
+        return np.full(len(frame), np.nan)
+    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _text(frame: pd.DataFrame, column: str) -> pd.Series:
-    """Column as stripped text, ``<NA>`` where absent or empty."""
-    if column not in frame:
-        return pd.Series(pd.NA, index=frame.index, dtype=_STR)
-    # stripped once per distinct value (the lots share a few), then taken for every lot
-    codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
-    table = np.empty(len(uniques) + 1, dtype=object)
-    table[:-1] = [str(u).strip() or None for u in uniques]
-    table[-1] = None  # code -1 (null) takes the last entry
-    return pd.Series(table[codes], index=frame.index, dtype=_STR)
-
-
-def _flag(frame: pd.DataFrame, column: str) -> pd.Series:
+def _flag(frame: pd.DataFrame, column: str) -> _Bool:
     """Boolean column (False where absent or null)."""
     if column not in frame:
-        return pd.Series(False, index=frame.index)
-    return frame[column].fillna(False).astype(bool)
+        return np.zeros(len(frame), dtype=bool)
+    return frame[column].fillna(False).astype(bool).to_numpy(dtype=bool)
 
 
-#: A message of :func:`_append`: one text, a text per lot, or a function of the masked rows' positions
-#: that formats the text only for them.
-_Message = pd.Series | str | Callable[[npt.NDArray[np.intp]], Any]
+def _fill(values: _F64, fill: _F64 | float) -> _F64:
+    """``values`` with NaN replaced by ``fill`` (pandas' ``fillna``)."""
+    return np.where(np.isnan(values), fill, values)
 
 
-def _append(estado: pd.Series, mask: pd.Series, message: _Message) -> pd.Series:
-    """Add ``message`` to ``estado`` where ``mask`` (replacing ``ok``; other messages kept, ``; ``-joined).
-
-    Only the masked rows are touched, so a message that concerns a few lots costs little on a large run:
-    ``estado`` is an object column whose untouched rows keep their (shared) string objects. A Series message
-    is either aligned to all lots or already restricted to the masked rows, in order.
-    """
-    rows = np.flatnonzero(mask.fillna(False).to_numpy(dtype=bool))
-    if not len(rows):
-        return estado
-    msg: Any
-    if callable(message):
-        msg = np.asarray(message(rows), dtype=object)
-    elif isinstance(message, pd.Series):
-        sub = message.iloc[rows] if len(message) == len(estado) else message
-        msg = sub.astype(object).to_numpy(dtype=object)
-    else:
-        msg = message
-    values = estado.to_numpy(dtype=object).copy()
-    current = values[rows]
-    missing = pd.isna(msg)
-    safe = np.where(missing, "", msg) if np.ndim(msg) else ("" if missing else msg)
-    new = np.asarray(np.where(current == _OK, safe, current + "; " + safe), dtype=object)
-    if np.any(missing):
-        new[np.broadcast_to(missing, new.shape)] = None  # a null message makes the state null, as before
-    values[rows] = new
-    return pd.Series(values, index=estado.index, dtype=object)
+def _where(values: _F64, keep: _Bool) -> _F64:
+    """``values`` where ``keep``, NaN elsewhere (pandas' ``where``)."""
+    return np.where(keep, values, np.nan)
 
 
-def _per_text(series: pd.Series, func: Callable[[str], Any], null: Any) -> pd.Series:
-    """``func`` of each text, called once per distinct value (``null`` where the text is null)."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    table = np.empty(len(uniques) + 1, dtype=object)
-    table[:-1] = [func(u) for u in uniques]
-    table[-1] = null
-    return pd.Series(table[codes], index=series.index, dtype=object)
+def _boolean(values: _Bool, null: _Bool) -> pd.arrays.BooleanArray:
+    """Return a nullable boolean column: ``values``, null where ``null``."""
+    return pd.arrays.BooleanArray(values & ~null, null.copy())
 
 
-def _calc_reason(ambito: str, motivo: pd.Series) -> Callable[[npt.NDArray[np.intp]], pd.Series]:
-    """Give the calc core's reason for the given rows, prefixed by the ámbito (formatted for them only)."""
-    return lambda rows: f"{ambito}: " + motivo.iloc[rows].astype(_STR).fillna("")
-
-
-def _per_value(series: pd.Series, func: Callable[[Any], float], index: pd.Index) -> pd.Series:
-    """``func`` of each value as float64, called once per distinct value (NaN where the value is null)."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    table = np.array([*(func(u) for u in uniques), np.nan], dtype=np.float64)
-    return pd.Series(table[codes], index=index)
-
-
-def _casefold(series: pd.Series) -> pd.Series:
-    """``str.casefold`` per distinct text (pandas runs it once per lot, in Python), as ``string``."""
-    return _per_text(series, str.casefold, pd.NA).astype(_STR)
+def _dollars(cents: pd.arrays.IntegerArray) -> Any:
+    """COD in USD from the exact cents (nullable: null where the cents are)."""
+    return cents.astype("Float64") / 100  # type: ignore[operator]
 
 
 def _fmt(value: float) -> str:
@@ -206,14 +209,126 @@ def _fmt(value: float) -> str:
     return f"{value:.2f}"
 
 
+def _groups(keys: Sequence[tuple[npt.NDArray[np.integer[Any]], int | None]]) -> tuple[_Codes, _Codes]:
+    """Group the rows by their combination of integer keys.
+
+    Each key is ``(values, radix)`` with values in ``[0, radix)``, or ``radix`` None for any integers (then
+    factorized). The combination is a mixed-radix number, re-factorized before it could overflow.
+
+    Returns
+    -------
+    group : numpy.ndarray of int
+        Per row, its group (numbered in order of first appearance).
+    first : numpy.ndarray of int
+        Per group, its first row.
+    """
+    n = len(keys[0][0]) if keys else 0
+    combined = np.zeros(n, dtype=np.int64)
+    size = 1
+    for values, radix in keys:
+        if radix is None:
+            values, uniques = pd.factorize(values)
+            radix = len(uniques)
+        if radix <= 1:
+            continue  # one value for every row: it splits no group
+        if size * radix >= 2**62:
+            combined, uniques = pd.factorize(combined)
+            combined = combined.astype(np.int64)
+            size = len(uniques)
+        combined = combined * radix + np.asarray(values, dtype=np.int64)
+        size *= radix
+    group, _ = pd.factorize(combined)
+    group = group.astype(np.intp)
+    # groups are numbered in order of first appearance: a row opens one when it exceeds every earlier group
+    opens = np.ones(n, dtype=bool)
+    if n > 1:
+        opens[1:] = group[1:] > np.maximum.accumulate(group)[:-1]
+    return group, np.flatnonzero(opens)
+
+
+def _bits(values: _F64) -> npt.NDArray[np.int64]:
+    """Float64 values as integers that tell them apart as their text does (-0.0 and NaN included)."""
+    return np.ascontiguousarray(values, dtype=np.float64).view(np.int64)
+
+
+#: A message: per lot its state (-1: not said, k ≥ 0: ``labels[k]`` said) and the labels.
+_Message = tuple[_Codes, npt.NDArray[np.object_]]
+
+
+def _message(mask: _Bool, text: str | npt.NDArray[Any], codes: _Codes | None = None) -> _Message:
+    """Say ``text`` where ``mask``; an array ``text`` is indexed by ``codes`` (one text per code)."""
+    labels = np.array([text], dtype=object) if isinstance(text, str) else np.asarray(text, dtype=object)
+    state = np.where(mask, 0 if codes is None else codes, -1).astype(np.intp)
+    return state, labels
+
+
+def _said(messages: Sequence[_Message], n: int) -> _Bool:
+    """Lots with at least one message."""
+    out = np.zeros(n, dtype=bool)
+    for state, _ in messages:
+        out |= state >= 0
+    return out
+
+
+def _joined(messages: Sequence[_Message], n: int, *, none: str, prefix: str = "") -> tuple[_Codes, list[str]]:
+    """Each lot's messages joined with ``"; "`` in order (``none`` without any), one text per combination.
+
+    Returns
+    -------
+    codes : numpy.ndarray of int
+        Per lot, its text's position in ``texts``.
+    texts : list of str
+        ``prefix`` + the joined messages of each combination (``none``, without prefix, for no message).
+    """
+    keys = [(state + 1, len(labels) + 1) for state, labels in messages]
+    group, first = _groups(keys or [(np.zeros(n, dtype=np.intp), 1)])
+    # one text per combination, appended message by message as object arrays (a C loop per message)
+    text = np.full(len(first), "", dtype=object)
+    has = np.zeros(len(first), dtype=bool)
+    for state, labels in messages:
+        at = state[first]
+        on = np.flatnonzero(at >= 0)
+        if not len(on):
+            continue
+        said = labels[at[on]]
+        text[on] = np.where(has[on], text[on] + "; " + said, said)
+        has[on] = True
+    return group, np.where(has, prefix + text, none).tolist()
+
+
+#: A piece of a message: literal text, or a float per lot with its format spec (``"g"``, ``".2f"``).
+_Piece = str | tuple[_F64, str]
+
+
+def _formatted(mask: _Bool, pieces: Sequence[_Piece], rows: _Codes) -> _Message:
+    """Say the text made of ``pieces`` where ``mask`` (a mask over ``rows`` of the lots' arrays).
+
+    Formatted once per distinct combination of the figures it shows, and only for the lots in ``mask``; the
+    pieces are concatenated as object arrays (one C loop per piece, not a Python call per text).
+    """
+    values = [piece[0] for piece in pieces if not isinstance(piece, str)]
+    if not values:
+        return _message(mask, "".join(str(piece) for piece in pieces))
+    said = np.flatnonzero(mask)
+    group, first = _groups([(_bits(v[rows[said]]), None) for v in values])
+    at = rows[said[first]]
+    text = np.full(len(first), "", dtype=object)
+    for piece in pieces:
+        if isinstance(piece, str):
+            text = text + piece
+        else:
+            # each distinct figure formatted once (a lote mínimo repeats; an area seldom does)
+            codes, uniques = pd.factorize(_bits(piece[0][at]))
+            figures = np.empty(len(uniques), dtype=object)
+            figures[:] = [format(x, piece[1]) for x in uniques.view(np.float64).tolist()]
+            text = text + figures[codes]
+    state = np.full(len(mask), -1, dtype=np.intp)
+    state[said] = group
+    return state, text
+
+
 # ---------------------------------------------------------------------------------------------------------
 # uses and IR
-
-
-def _categories(codes: pd.Series, rules: Rules) -> pd.Series:
-    """Canonical use category of each code (``<NA>`` when the code is missing or not homologated)."""
-    # per distinct code, not per lot
-    return _per_text(codes, rules.homologate_use, pd.NA).astype(_STR)
 
 
 def _equivalence_tables(rules: Rules) -> pd.DataFrame:
@@ -248,59 +363,41 @@ def _equivalence_tables(rules: Rules) -> pd.DataFrame:
                 "texto": f"{eq['uso_puos']} → {eq['uso_pugs']}",
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(
+        rows, columns=["cat_puos", "cat_pugs", "pisos_min", "pisos_max", "ir", "tabla", "fuente", "texto"]
+    )
 
 
-def _match_equivalence(
-    cat_old: pd.Series, cat_new: pd.Series, pisos_old: pd.Series, rules: Rules
-) -> pd.DataFrame:
-    """Per lot, the Tabla 2/3 row its (PUOS use, floors) → PUGS use matches: ``ir``, ``fuente``, ``texto``.
+def _match_equivalence(cat_old: _Coded, cat_new: _Coded, pisos_old: _F64, table: pd.DataFrame) -> _Codes:
+    """Per lot, the first Tabla 2/3 row its (PUOS use, floors) → PUGS use matches (-1: none).
 
-    Vectorised: one boolean mask per table row (a handful of rows), never a loop per lot.
+    Vectorised: one integer mask per table row (a handful of rows), never a loop per lot.
     """
-    n = len(cat_old)
-    # categories as integer codes (one hash pass each), so each table row costs integer comparisons
-    old_codes, old_uniques = pd.factorize(cat_old, use_na_sentinel=True)
-    new_codes, new_uniques = pd.factorize(cat_new, use_na_sentinel=True)
-    old_pos = {v: i for i, v in enumerate(old_uniques)}
-    new_pos = {v: i for i, v in enumerate(new_uniques)}
-    pisos = pisos_old.to_numpy(dtype=np.float64, na_value=np.nan)
-    row_of = np.full(n, -1, dtype=np.int64)  # the table row each lot matches first (-1: none)
-    table = _equivalence_tables(rules)
-    for k, row in enumerate(table.itertuples(index=False)):
-        if row.cat_puos is None or row.cat_pugs is None:
+    old_pos = {v: i for i, v in enumerate(cat_old.labels)}
+    new_pos = {v: i for i, v in enumerate(cat_new.labels)}
+    row_of = np.full(len(cat_old.codes), -1, dtype=np.intp)  # the table row each lot matches first
+    rows = zip(
+        table["cat_puos"].tolist(),
+        table["cat_pugs"].tolist(),
+        table["pisos_min"].to_numpy(dtype=np.float64).tolist(),
+        table["pisos_max"].to_numpy(dtype=np.float64).tolist(),
+        strict=True,
+    )
+    for k, (cat_puos, cat_pugs, pisos_min, pisos_max) in enumerate(rows):
+        if cat_puos is None or cat_pugs is None:
             continue  # a table code the homologation does not know matches no lot
-        if row.cat_puos not in old_pos or row.cat_pugs not in new_pos:
+        if cat_puos not in old_pos or cat_pugs not in new_pos:
             continue  # no lot has this pair of categories
         with np.errstate(invalid="ignore"):
             hit = (
-                (old_codes == old_pos[row.cat_puos])
-                & (new_codes == new_pos[row.cat_pugs])
-                & (pisos >= row.pisos_min)
-                & (pisos <= row.pisos_max)
+                (cat_old.codes == old_pos[cat_puos])
+                & (cat_new.codes == new_pos[cat_pugs])
+                & (pisos_old >= pisos_min)
+                & (pisos_old <= pisos_max)
                 & (row_of < 0)
             )
         row_of[hit] = k
-    has = row_of >= 0
-    take = np.where(has, row_of, 0)
-    ir = np.full(n, np.nan)
-    fuente = np.full(n, None, dtype=object)
-    texto = np.full(n, None, dtype=object)
-    if len(table):
-        ir[has] = table["ir"].to_numpy(dtype=np.float64)[take[has]]
-        fuente[has] = np.asarray([str(f) for f in table["fuente"]], dtype=object)[take[has]]
-        texto[has] = np.asarray(
-            [f"{t}: {x}" for t, x in zip(table["tabla"], table["texto"], strict=True)], dtype=object
-        )[take[has]]
-    out = pd.DataFrame(
-        {
-            "ir": ir,
-            "fuente": pd.Series(fuente, index=cat_old.index, dtype=_STR),
-            "texto": pd.Series(texto, index=cat_old.index, dtype=_STR),
-        },
-        index=cat_old.index,
-    )
-    return out
+    return row_of
 
 
 def _az_table(rules: Rules) -> dict[str, Mapping[str, float]]:
@@ -312,30 +409,32 @@ def _az_table(rules: Rules) -> dict[str, Mapping[str, float]]:
 # calc inputs
 
 
-def _vcc(lots: pd.DataFrame) -> pd.Series:
+def _vcc(lots: pd.DataFrame) -> _F64:
     """Vcc ($/m²) per lot from the avalúo components (Anexo 01 §2.1, Gráf. 10–11, TEXT; normativa §2).
 
     Each component's avalúo over its area; a component with zero or missing area contributes 0. Propiedad
     horizontal adds the prorated communal avalúo to the covered component. NaN when the lot has no
     construction (no component with area), where Vs_c falls back to avalúo del terreno / área.
     """
-    ph = _per_text(
-        _text(lots, "regimen"), lambda r: r.casefold().replace(" ", "_") == "propiedad_horizontal", pd.NA
-    ).astype("boolean")
-    cubiertas = _num(lots, "avaluo_cubiertas").fillna(0.0)
-    cubiertas = cubiertas + _num(lots, "avaluo_instalaciones_especiales").fillna(0.0)
-    cubiertas = cubiertas + _num(lots, "avaluo_comunal").fillna(0.0).where(ph.fillna(False), 0.0)
-    total = pd.Series(0.0, index=lots.index)
-    has_any = pd.Series(False, index=lots.index)
+    ph = _coded(lots, "regimen").per_label(
+        lambda r: r.casefold().replace(" ", "_") == "propiedad_horizontal", False, dtype=bool
+    )
+    cubiertas = _fill(_num(lots, "avaluo_cubiertas"), 0.0)
+    cubiertas = cubiertas + _fill(_num(lots, "avaluo_instalaciones_especiales"), 0.0)
+    cubiertas = cubiertas + np.where(ph, _fill(_num(lots, "avaluo_comunal"), 0.0), 0.0)
+    total = np.zeros(len(lots))
+    has_any = np.zeros(len(lots), dtype=bool)
     for avaluo, area in (
         (cubiertas, _num(lots, "area_cubiertas")),
-        (_num(lots, "avaluo_abiertas").fillna(0.0), _num(lots, "area_abiertas")),
-        (_num(lots, "avaluo_adicionales").fillna(0.0), _num(lots, "area_adicionales")),
+        (_fill(_num(lots, "avaluo_abiertas"), 0.0), _num(lots, "area_abiertas")),
+        (_fill(_num(lots, "avaluo_adicionales"), 0.0), _num(lots, "area_adicionales")),
     ):
-        ok = area > 0
-        total = total + (avaluo / area.where(ok)).fillna(0.0)
-        has_any |= ok.fillna(False)
-    return total.where(has_any)
+        with np.errstate(invalid="ignore"):
+            ok = area > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            total = total + _fill(avaluo / _where(area, ok), 0.0)
+        has_any |= ok
+    return _where(total, has_any)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -430,18 +529,26 @@ def join_puos(
     # COS total = pisos × COS PB where only those are given (normativa §5)
     layer["cos_total"] = layer["cos_total"].fillna(layer["pisos"] * layer["cos_pb"])
 
-    out = pd.DataFrame(index=lots.index)
+    columns: dict[str, Any] = {}
     for col, name in _PUOS_LAYER_COLUMNS.items():
-        numeric = col in _PUOS_NUMERIC
-        values = np.full(n, np.nan if numeric else None, dtype=np.float64 if numeric else object)
-        src = layer[col].to_numpy(dtype=np.float64 if numeric else object)
-        values[has] = src[pos[has]]
-        out[name] = values
+        if col in _PUOS_NUMERIC:
+            values = np.full(n, np.nan)
+            values[has] = layer[col].to_numpy(dtype=np.float64)[pos[has]]
+            columns[name] = values
+            continue
+        src = layer[col].to_numpy(dtype=object)
+        if pd.api.types.infer_dtype(src, skipna=True) in ("string", "empty"):
+            # texts as the run stores them, taken per lot through the zone's position (no string per lot)
+            columns[name] = labelled(pos, src)
+        else:  # numbers or mixed values in a text column: left for the run to judge, as before
+            texts = np.full(n, None, dtype=object)
+            texts[has] = src[pos[has]]
+            columns[name] = texts
     fraccion = np.zeros(n)
     fraccion[winners] = share
-    out["puos_fraccion"] = fraccion
-    out["n_puos"] = np.bincount(lot, minlength=n).astype(np.int64)
-    return out
+    columns["puos_fraccion"] = fraccion
+    columns["n_puos"] = np.bincount(lot, minlength=n).astype(np.int64)
+    return pd.DataFrame(columns, index=lots.index)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -497,194 +604,200 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
 
     amb = rules["ambitos"]
     idx = lots.index
-    out = pd.DataFrame(index=idx)
-    estado = pd.Series(np.full(len(idx), _OK, dtype=object), index=idx, dtype=object)
+    n = len(idx)
+    out: dict[str, Any] = {}
+    # estado: the messages of every check, in order, joined once per distinct combination at the end
+    estado: list[_Message] = []
 
     # --- coverage ---------------------------------------------------------------------------------------
-    uso_old_code = _text(lots, "puos_uso")
-    cubierto = uso_old_code.notna()
+    uso_old = _coded(lots, "puos_uso")
+    cubierto = ~uso_old.isna()
     if "puos_fraccion" in lots:
-        cubierto &= (_num(lots, "puos_fraccion") > float(amb["puos_min_fraccion"])).fillna(False)
-    cubierto = cubierto.astype(bool)
+        with np.errstate(invalid="ignore"):
+            cubierto &= _num(lots, "puos_fraccion") > float(amb["puos_min_fraccion"])
     out["puos_cobertura"] = cubierto
-    estado = _append(estado, ~cubierto, "sin cobertura PUOS")
-
-    def _on_coverage(flag: pd.Series) -> pd.Series:
-        # without a PUOS the ámbito is unknown, not "no": null, never False
-        return flag.astype("boolean").where(cubierto, pd.NA)
+    estado.append(_message(~cubierto, "sin cobertura PUOS"))
+    # without a PUOS the ámbitos are unknown, not "no": null, never False
+    no_cubierto = ~cubierto
 
     # --- transformación de clasificación (rural → urbano) ------------------------------------------------
-    cls_old = _text(lots, "puos_clasificacion")
-    cls_new = _text(lots, "clasificacion")
+    cls_old = _coded(lots, "puos_clasificacion")
+    cls_new = _coded(lots, "clasificacion")
     rural = {s.strip().casefold() for s in amb["clasificacion_rural"]}
     urbana = {s.strip().casefold() for s in amb["clasificacion_urbana"]}
-    amb_cls = (_casefold(cls_old).isin(rural) & _casefold(cls_new).isin(urbana)).fillna(False)
-    out["ambito_clasificacion"] = _on_coverage(amb_cls)
-    out["clasificacion_anterior"] = cls_old
-    out["clasificacion_nueva"] = cls_new
+    amb_cls = cls_old.per_label(lambda c: c.casefold() in rural, False, dtype=bool) & cls_new.per_label(
+        lambda c: c.casefold() in urbana, False, dtype=bool
+    )
+    out["ambito_clasificacion"] = _boolean(amb_cls, no_cubierto)
+    out["clasificacion_anterior"] = cls_old.categorical()
+    out["clasificacion_nueva"] = cls_new.categorical()
 
     # --- modificación de uso -----------------------------------------------------------------------------
-    uso_new_code = _text(lots, "uso_principal")
-    cat_old = _categories(uso_old_code, rules)
-    cat_new = _categories(uso_new_code, rules)
-    unknown_old = cubierto & uso_old_code.notna() & cat_old.isna()
-    unknown_new = cubierto & uso_new_code.notna() & cat_new.isna()
+    uso_new = _coded(lots, "uso_principal")
+    cat_old = uso_old.recode(rules.homologate_use)  # per distinct code, not per lot
+    cat_new = uso_new.recode(rules.homologate_use)
+    unknown_old = cubierto & ~uso_old.isna() & cat_old.isna()
+    unknown_new = cubierto & ~uso_new.isna() & cat_new.isna()
     fix = "' sin homologación en las reglas (agréguelo a [usos.homologacion])"
-    estado = _append(estado, unknown_old, lambda r: "uso PUOS '" + uso_old_code.iloc[r].fillna("") + fix)
-    estado = _append(estado, unknown_new, lambda r: "uso PUGS '" + uso_new_code.iloc[r].fillna("") + fix)
-    estado = _append(estado, cubierto & uso_new_code.isna(), "sin uso principal PUGS")
+    estado.append(_message(unknown_old, "uso PUOS '" + uso_old.labels + fix, uso_old.codes))
+    estado.append(_message(unknown_new, "uso PUGS '" + uso_new.labels + fix, uso_new.codes))
+    estado.append(_message(cubierto & uso_new.isna(), "sin uso principal PUGS"))
     pisos_old = _num(lots, "puos_pisos")
-    same_code = (_casefold(uso_old_code) == _casefold(uso_new_code)).fillna(False)
-    eq = _match_equivalence(cat_old, cat_new, pisos_old, rules)
-    is_eq = eq["ir"].notna() & ~same_code & bool(amb["equivalencias_cobran"])
-    cat_changed = (cat_old != cat_new).fillna(False)  # both known and different
+    same_code = uso_old.recode(str.casefold).equals(uso_new.recode(str.casefold))
+    table = _equivalence_tables(rules)
+    row_of = _match_equivalence(cat_old, cat_new, pisos_old, table)
+    eq_ir = np.r_[table["ir"].to_numpy(dtype=np.float64), np.nan][row_of]  # row -1 takes the NaN
+    is_eq = ~np.isnan(eq_ir) & ~same_code & bool(amb["equivalencias_cobran"])
+    cat_changed = ~cat_old.isna() & ~cat_new.isna() & ~cat_old.equals(cat_new)  # both known and different
     amb_uso = cubierto & (cat_changed | is_eq)
     # unknown use on either side: the ámbito cannot be decided (estado says which code)
     undecidable_uso = cubierto & (cat_old.isna() | cat_new.isna())
-    out["ambito_uso"] = _on_coverage(amb_uso).mask(undecidable_uso, None)
-    out["uso_anterior"] = uso_old_code
-    out["uso_nuevo"] = uso_new_code
-    out["uso_equivalencia"] = eq["texto"].where(is_eq, pd.NA)
+    out["ambito_uso"] = _boolean(amb_uso, no_cubierto | undecidable_uso)
+    out["uso_anterior"] = uso_old.categorical()
+    out["uso_nuevo"] = uso_new.categorical()
+    textos = [f"{t}: {x}" for t, x in zip(table["tabla"], table["texto"], strict=True)]
+    out["uso_equivalencia"] = labelled(np.where(is_eq, row_of, -1), np.array(textos, dtype=object))
 
     # --- cambio de lote mínimo (§2.2.2) ------------------------------------------------------------------
     lm_old = _num(lots, "puos_lote_minimo")
     lm_new = _num(lots, "lote_minimo")
     area = _num(lots, "area_m2")
-    reducido = cubierto & (lm_new < lm_old).fillna(False)
+    with np.errstate(invalid="ignore"):
+        reducido = cubierto & (lm_new < lm_old)
     cospb_old, cospb_new = _num(lots, "puos_cos_pb"), _num(lots, "cos_pb")
     pisos_new = _num(lots, "pisos_basicos")
-    motivo = pd.Series(np.full(len(idx), _OK, dtype=object), index=idx, dtype=object)  # reset to "" below
     n_lotes = int(amb["lote_minimo_lotes_resultantes"])
 
-    def _g(x: pd.Series, fmt: str = "{:g}") -> pd.Series:
-        # formatted once per distinct value; values told apart by their bits (-0.0, NaN print differently)
-        bits = np.ascontiguousarray(x.to_numpy(dtype=np.float64, na_value=np.nan)).view(np.int64)
-        codes, uniques = pd.factorize(bits)
-        table = np.array([fmt.format(v) for v in uniques.view(np.float64).tolist()] + [""], dtype=object)
-        return pd.Series(table[codes], index=x.index, dtype=_STR)
-
-    # (failing rows, their text): the text is built only for the lots that fail (few), never for all
-    checks: list[tuple[pd.Series, Callable[[pd.Series], pd.Series | str]]] = [
-        (cospb_old.isna() | cospb_new.isna(), lambda m: "sin dato de COS PB anterior o nuevo"),
-        (
-            (cospb_new < cospb_old).fillna(False),
-            lambda m: (
-                "COS PB nuevo " + _g(cospb_new[m], "{:g} %") + " < anterior " + _g(cospb_old[m], "{:g} %")
-            ),
-        ),
-        (pisos_old.isna() | pisos_new.isna(), lambda m: "sin dato de pisos anterior o nuevo"),
-        (
-            (pisos_new < pisos_old).fillna(False),
-            lambda m: "pisos nuevos " + _g(pisos_new[m]) + " < anteriores " + _g(pisos_old[m]),
-        ),
-    ]
-    if n_lotes > 0:
-        checks.append(
+    # each failing condition of a lot whose lote mínimo shrank, in order; a text with figures is formatted
+    # once per distinct combination of them, and only for the lots that fail
+    red = np.flatnonzero(reducido)
+    with np.errstate(invalid="ignore"):
+        checks: list[tuple[_Bool, Sequence[_Piece]]] = [
+            (np.isnan(cospb_old) | np.isnan(cospb_new), ["sin dato de COS PB anterior o nuevo"]),
             (
-                ~(area >= n_lotes * lm_new).fillna(False),
-                lambda m: (
-                    "el predio (" + _g(area[m], "{:.2f} m²") + f") no alcanza {n_lotes} × lote mínimo "
-                    "nuevo ("
-                    + _g(lm_new[m], "{:g} m²")
-                    + "): ningún lote resultante menor al lote mínimo anterior"
-                ),
+                cospb_new < cospb_old,
+                ["COS PB nuevo ", (cospb_new, "g"), " % < anterior ", (cospb_old, "g"), " %"],
+            ),
+            (np.isnan(pisos_old) | np.isnan(pisos_new), ["sin dato de pisos anterior o nuevo"]),
+            (pisos_new < pisos_old, ["pisos nuevos ", (pisos_new, "g"), " < anteriores ", (pisos_old, "g")]),
+        ]
+        if n_lotes > 0:
+            checks.append(
+                (
+                    ~(area >= n_lotes * lm_new),
+                    [
+                        "el predio (",
+                        (area, ".2f"),
+                        f" m²) no alcanza {n_lotes} × lote mínimo nuevo (",
+                        (lm_new, "g"),
+                        " m²): ningún lote resultante menor al lote mínimo anterior",
+                    ],
+                )
             )
-        )
-    fails = pd.Series(False, index=idx)
-    for bad, text in checks:
-        rows = bad & reducido
-        if rows.any():
-            motivo = _append(motivo, rows, text(rows))  # a Series over the failing rows, or one text
-            fails |= rows
-    precond_ok = reducido & ~fails
-    amb_lm = precond_ok
-    undecidable_lm = cubierto & (lm_old.isna() | lm_new.isna())
-    estado = _append(estado, undecidable_lm, "sin lote mínimo del PUOS o del PUGS")
-    out["ambito_lote_minimo"] = _on_coverage(amb_lm).mask(undecidable_lm, None)
+    motivos = [_formatted(bad[red], pieces, red) for bad, pieces in checks]
+    failed_red = _said(motivos, len(red))
+    amb_lm = np.zeros(n, dtype=bool)
+    amb_lm[red[~failed_red]] = True  # precondiciones cumplidas
+    undecidable_lm = cubierto & (np.isnan(lm_old) | np.isnan(lm_new))
+    estado.append(_message(undecidable_lm, "sin lote mínimo del PUOS o del PUGS"))
+    out["ambito_lote_minimo"] = _boolean(amb_lm, no_cubierto | undecidable_lm)
     out["lote_minimo_anterior"] = lm_old
     out["lote_minimo_nuevo"] = lm_new
-    out["lote_minimo_precondiciones"] = precond_ok.astype("boolean").mask(~reducido, None)
-    lm_motivo = np.full(len(idx), "", dtype=object)
-    failed = np.flatnonzero(fails.to_numpy(dtype=bool))
-    lm_motivo[failed] = "§2.2.2 no se cumple, no se cobra: " + motivo.to_numpy(dtype=object)[failed]
-    out["lote_minimo_motivo"] = pd.Series(lm_motivo, index=idx, dtype=_STR)
+    out["lote_minimo_precondiciones"] = _boolean(amb_lm, ~reducido)
+    group, texts = _joined(motivos, len(red), none="", prefix="§2.2.2 no se cumple, no se cobra: ")
+    lm_motivo = np.zeros(n, dtype=np.intp)  # label 0: "" (no precondition failed)
+    lm_motivo[red] = group + 1
+    out["lote_minimo_motivo"] = labelled(lm_motivo, np.array(["", *texts], dtype=object))
 
     # --- incremento de edificabilidad --------------------------------------------------------------------
-    cos_new = _num(lots, "cos_total_maximo").fillna(_num(lots, "pisos_maximos") * cospb_new)
-    cos_old_puos = _num(lots, "puos_cos_total").fillna(pisos_old * cospb_old)
-    cos_basico = _num(lots, "cos_total_basico").fillna(pisos_new * cospb_new)
-    base = {
-        "puos": cos_old_puos,
-        "pugs_basico": cos_basico,
-        "mayor": pd.concat([cos_old_puos, cos_basico], axis=1).max(axis=1, skipna=False),
-    }[str(amb["linea_base_edificabilidad"])]
-    ae = ((cos_new - base).clip(lower=0.0) / 100.0 * area).where(cubierto)
-    amb_edif = cubierto & (ae >= float(amb["ae_min_m2"])).fillna(False)
-    undecidable_edif = cubierto & (cos_new.isna() | base.isna() | area.isna())
-    out["ambito_edificabilidad"] = _on_coverage(amb_edif).mask(undecidable_edif, None)
+    cos_new = _fill(_num(lots, "cos_total_maximo"), _num(lots, "pisos_maximos") * cospb_new)
+    cos_old_puos = _fill(_num(lots, "puos_cos_total"), pisos_old * cospb_old)
+    cos_basico = _fill(_num(lots, "cos_total_basico"), pisos_new * cospb_new)
+    linea = str(amb["linea_base_edificabilidad"])
+    if linea == "puos":
+        base = cos_old_puos
+    elif linea == "pugs_basico":
+        base = cos_basico
+    elif linea == "mayor":
+        base = np.maximum(cos_old_puos, cos_basico)  # NaN on either side: NaN (no baseline)
+    else:
+        raise KeyError(linea)
+    diff = cos_new - base
+    with np.errstate(invalid="ignore"):
+        # clip at 0 as pandas does (a -0.0 or NaN difference is kept)
+        ae = _where(np.where(diff < 0, 0.0, diff) / 100.0 * area, cubierto)
+        amb_edif = cubierto & (ae >= float(amb["ae_min_m2"]))
+    undecidable_edif = cubierto & (np.isnan(cos_new) | np.isnan(base) | np.isnan(area))
+    out["ambito_edificabilidad"] = _boolean(amb_edif, no_cubierto | undecidable_edif)
     out["cos_total_anterior"] = base
     out["cos_total_nuevo"] = cos_new
-    out["ae_ambito_m2"] = ae.where(amb_edif)
-    estado = _append(
-        estado, undecidable_edif, "sin COS total (o pisos × COS PB) del PUOS o del PUGS, o sin área"
+    out["ae_ambito_m2"] = _where(ae, amb_edif)
+    estado.append(
+        _message(undecidable_edif, "sin COS total (o pisos × COS PB) del PUOS o del PUGS, o sin área")
     )
 
     # --- IR ----------------------------------------------------------------------------------------------
     usa_cu = cubierto & (amb_cls | amb_uso)
-    az = _text(lots, "administracion_zonal")
-    table = _az_table(rules)
-    az_key = _casefold(az)
-    ircu_az = _per_value(az_key, lambda k: float(table[k]["ircu"]) if k in table else np.nan, idx)
-    irlm_az = _per_value(az_key, lambda k: float(table[k]["irlm"]) if k in table else np.nan, idx)
+    az = _coded(lots, "administracion_zonal")
+    tab = _az_table(rules)
+    az_key = az.recode(str.casefold)
+    ircu_az = az_key.per_label(lambda k: float(tab[k]["ircu"]) if k in tab else np.nan, np.nan, float)
+    irlm_az = az_key.per_label(lambda k: float(tab[k]["irlm"]) if k in tab else np.nan, np.nan, float)
     from_table = is_eq & ~(amb_cls & bool(amb["clasificacion_usa_tabla_az"]))
-    ir_cu = eq["ir"].where(from_table, ircu_az).where(usa_cu)
-    ir_cu_fuente = eq["fuente"].where(
-        from_table,
-        _per_text(az, lambda a: f"tabla IR AZ {a} (IRcu)", "tabla IR AZ ? (IRcu)").astype(_STR),
-    )
+    ir_cu = _where(np.where(from_table, eq_ir, ircu_az), usa_cu)
     out["ir_cu"] = ir_cu
-    out["ir_cu_fuente"] = ir_cu_fuente.where(usa_cu, "")
-    ir_lm = irlm_az.where(amb_lm)
-    out["ir_lm"] = ir_lm
-    out["ir_lm_fuente"] = (
-        _per_text(az, lambda a: f"tabla IR AZ {a} (IRlm)", "tabla IR AZ ? (IRlm)")
-        .astype(_STR)
-        .where(amb_lm, "")
+    # sources as codes into one table: the Tabla 2/3 rows, per AZ its IRcu and IRlm texts, then fixed ones
+    n_tab, n_az = len(table), len(az.labels)
+    fuentes = np.array(
+        [
+            *(str(f) for f in table["fuente"]),
+            *(f"tabla IR AZ {a} (IRcu)" for a in az.labels),
+            *(f"tabla IR AZ {a} (IRlm)" for a in az.labels),
+            "tabla IR AZ ? (IRcu)",
+            "tabla IR AZ ? (IRlm)",
+            "",
+            "no aplica",
+        ],
+        dtype=object,
     )
+    vacio, no_aplica = len(fuentes) - 2, len(fuentes) - 1
+    az_cu = np.where(az.isna(), n_tab + 2 * n_az, n_tab + az.codes)
+    az_lm = np.where(az.isna(), n_tab + 2 * n_az + 1, n_tab + n_az + az.codes)
+    ir_cu_fuente = np.where(usa_cu, np.where(from_table, row_of, az_cu), vacio)
+    ir_lm_fuente = np.where(amb_lm, az_lm, vacio)
+    out["ir_cu_fuente"] = labelled(ir_cu_fuente, fuentes)
+    ir_lm = _where(irlm_az, amb_lm)
+    out["ir_lm"] = ir_lm
+    out["ir_lm_fuente"] = labelled(ir_lm_fuente, fuentes)
     needs_az = (usa_cu & ~from_table) | amb_lm
     sin_az = needs_az & az.isna()
-    sin_ir = needs_az & az.notna() & ircu_az.isna()
-    estado = _append(estado, sin_az, "sin Administración Zonal: no se puede elegir la tabla IR")
-    estado = _append(estado, sin_ir, lambda r: "sin IR para la Administración Zonal " + az.iloc[r].fillna(""))
+    sin_ir = needs_az & ~az.isna() & np.isnan(ircu_az)
+    estado.append(_message(sin_az, "sin Administración Zonal: no se puede elegir la tabla IR"))
+    estado.append(_message(sin_ir, "sin IR para la Administración Zonal " + az.labels, az.codes))
 
     # --- calc inputs -------------------------------------------------------------------------------------
     vs_rules = rules["valor_suelo"]
     alfa = float(vs_rules["alfa"])
     vc_default = float(vs_rules["vc"][vs_rules["estructura_predeterminada"]])
-    vc = _num(lots, "vc").fillna(vc_default)
     fu_by_cat = {code: float(vs_rules["fu"][cat["fu"]]) for code, cat in rules["usos"]["categorias"].items()}
-    fu = _num(lots, "fu").fillna(_per_value(cat_new, lambda c: fu_by_cat.get(c, np.nan), idx))
-    vcc = _vcc(lots)
     avaluo = _num(lots, "avaluo_terreno")
-    # Vs_c (§2.1 Gráf. 8): α × Vcc with construction; avalúo del terreno / área según escritura without (TEXT)
-    vs_c = (alfa * vcc).fillna(avaluo / area.where(area > 0))
-    base_inputs = pd.DataFrame(
-        {
-            "alfa": alfa,
-            "vc": vc,
-            "fu": fu,
-            "ae": ae,
-            "area_terreno": area,
-            "aiva": _num(lots, "aiva_valor"),
-            "ir": np.nan,
-            "auv": area,  # AUV = lot area (TEXT for unipropiedad; READING for PH, see [ambitos])
-            "vsa": avaluo,
-            "vs_c": vs_c,
-            "vis": np.nan,
-            "area_util_proyecto": np.nan,
-        },
-        index=idx,
-    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # Vs_c (§2.1 Gráf. 8): α × Vcc with construction; avalúo del terreno / área según escritura without
+        vs_c = _fill(alfa * _vcc(lots), avaluo / _where(area, area > 0))
+    input_arrays: dict[str, _F64] = {
+        "alfa": np.full(n, alfa),
+        "vc": _fill(_num(lots, "vc"), vc_default),
+        "fu": _fill(_num(lots, "fu"), cat_new.per_label(lambda c: fu_by_cat.get(c, np.nan), np.nan, float)),
+        "ae": ae,
+        "area_terreno": area,
+        "aiva": _num(lots, "aiva_valor"),
+        "ir": np.full(n, np.nan),
+        "auv": area,  # AUV = lot area (TEXT for unipropiedad; READING for PH, see [ambitos])
+        "vsa": avaluo,
+        "vs_c": vs_c,
+        "vis": np.full(n, np.nan),
+        "area_util_proyecto": np.full(n, np.nan),
+    }
     beneficio = _flag(lots, "en_plan_parcial")
     out["beneficio"] = beneficio
 
@@ -697,7 +810,7 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     }
     ir_for = {
         "uso": ir_cu,
-        "edificabilidad": pd.Series(np.nan, index=idx),
+        "edificabilidad": np.full(n, np.nan),
         "lote-minimo": ir_lm,
         "edificabilidad-uso": ir_cu,
         "edificabilidad-lote-minimo": ir_lm,
@@ -705,61 +818,54 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     # A lot whose IR is already reported missing needs no second message from the calc core.
     ir_reported = sin_az | sin_ir
     results: dict[str, pd.DataFrame] = {}
-    cents_of: dict[str, pd.Series] = {}  # per ámbito, the COD in cents of every lot (null: not computed)
-    n = len(idx)
-    ben_np = beneficio.to_numpy(dtype=bool)
-    input_arrays = {
-        col: np.broadcast_to(np.asarray(base_inputs[col].to_numpy(dtype=np.float64)), (n,))
-        for col in base_inputs.columns
-    }
+    cents_of: dict[str, tuple[npt.NDArray[np.int64], _Bool]] = {}  # per ámbito: cents, null
     for ambito, mask in applies.items():
         # the calc core sees only the lots the formula applies to: no full-table copies or reindexing
-        rows_all = np.flatnonzero(mask.to_numpy(dtype=bool))
-        ir_np = ir_for[ambito].to_numpy(dtype=np.float64, na_value=np.nan)
-        parts = []
+        rows_all = np.flatnonzero(mask)
+        parts, pos_parts = [], []
         for ben in (False, True):
-            rows = rows_all[ben_np[rows_all] == ben]
+            rows = rows_all[beneficio[rows_all] == ben]
             if not len(rows):
                 continue
             inputs = pd.DataFrame({col: arr[rows] for col, arr in input_arrays.items()}, index=idx[rows])
-            inputs["ir"] = ir_np[rows]
+            inputs["ir"] = ir_for[ambito][rows]
             parts.append(cod_frame(inputs, ambito=ambito, rules=rules, beneficio=ben))
-        computed = (
-            pd.concat(parts)
-            if parts
-            else cod_frame(base_inputs.iloc[:0], ambito=ambito, rules=rules)
-        )
+            pos_parts.append(rows)
+        if not parts:
+            empty = pd.DataFrame({col: arr[:0] for col, arr in input_arrays.items()}, index=idx[:0])
+            parts.append(cod_frame(empty, ambito=ambito, rules=rules))
+        computed = pd.concat(parts) if len(parts) > 1 else parts[0]
         results[ambito] = computed  # only the lots the formula applies to, dtypes intact
-        pos = np.concatenate(
-            [rows_all[ben_np[rows_all] == ben] for ben in (False, True) if (ben_np[rows_all] == ben).any()]
-        ) if len(rows_all) else rows_all
+        pos = np.concatenate(pos_parts) if pos_parts else rows_all
         cents = np.zeros(n, dtype=np.int64)
         no_cents = np.ones(n, dtype=bool)
         valid = np.zeros(n, dtype=bool)
-        motivo_np = np.full(n, None, dtype=object)
         if len(pos):
             res_cents = computed["cod_centavos"]
             cents[pos] = res_cents.to_numpy(dtype=np.int64, na_value=0)
             no_cents[pos] = res_cents.isna().to_numpy()
             valid[pos] = computed["valido"].fillna(False).to_numpy(dtype=bool)
-            motivo_np[pos] = computed["motivo_calc"].to_numpy(dtype=object)
-        cents_of[ambito] = pd.Series(pd.arrays.IntegerArray(cents, no_cents), index=idx)
-        out[COD_COLUMNS[ambito]] = cents_of[ambito].astype("Float64") / 100
+        cents_of[ambito] = (cents, no_cents)
+        out[COD_COLUMNS[ambito]] = _dollars(pd.arrays.IntegerArray(cents, no_cents))
         # the calc core never returns a silent zero: an invalid row says which input is missing, and why
         invalid = mask & ~valid & ~ir_reported
-        estado = _append(estado, invalid, _calc_reason(ambito, pd.Series(motivo_np, index=idx, dtype=object)))
-    del input_arrays, base_inputs  # the calc inputs (12 columns a lot) are freed before the texts are built
+        said = np.flatnonzero(invalid[pos])  # positions in `computed` (few)
+        motivo_code = np.full(n, -1, dtype=np.intp)
+        said_motivo = computed["motivo_calc"].iloc[said].to_numpy(dtype=object)
+        codes, found = pd.factorize(said_motivo, use_na_sentinel=False)
+        motivo_code[pos[said]] = codes
+        reasons = [f"{ambito}: " + ("" if pd.isna(m) else str(m)) for m in found]
+        estado.append(_message(invalid, np.array(reasons, dtype=object), motivo_code))
+    del input_arrays  # the calc inputs (12 columns a lot) are freed before the texts are built
 
     # --- the ámbito applied (§2.3) -----------------------------------------------------------------------
     # numpy codes per lot (0: ninguno, k: the k-th of COD_COLUMNS, -1: null), texts taken once at the end
-    applied_names = np.array([SIN_AMBITO, *COD_COLUMNS, None], dtype=object)  # code -1 takes the last
+    applied_names = np.array([SIN_AMBITO, *COD_COLUMNS], dtype=object)
     code_of = {ambito: k for k, ambito in enumerate(COD_COLUMNS, start=1)}
-    applied_code = np.zeros(n, dtype=np.int64)
-    applied_cents_np = np.zeros(n, dtype=np.int64)
+    applied_code = np.zeros(n, dtype=np.intp)
+    applied_cents = np.zeros(n, dtype=np.int64)
     applied_na = np.zeros(n, dtype=bool)
-    u = usa_cu.to_numpy(dtype=bool)
-    e = amb_edif.to_numpy(dtype=bool)
-    lm = amb_lm.to_numpy(dtype=bool)
+    u, e, lm = usa_cu, amb_edif, amb_lm
     for ambito, where in (
         ("uso", u & ~e & ~lm),
         ("edificabilidad", e & ~u & ~lm),
@@ -768,9 +874,9 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
         ("edificabilidad-lote-minimo", e & lm & ~u),
     ):
         applied_code[where] = code_of[ambito]
-        src = cents_of[ambito]
-        applied_cents_np[where] = src.to_numpy(dtype=np.int64, na_value=0)[where]
-        applied_na[where] = src.isna().to_numpy()[where]
+        cents, no_cents = cents_of[ambito]
+        applied_cents[where] = cents[where]
+        applied_na[where] = no_cents[where]
     # §2.3.3 (TEXT): lote mínimo + uso → the larger; with edificabilidad too, the larger of the combined
     # formulas (READING, [ambitos]). The calc core's larger-of rule; ties go to the first (uso).
     for first, second, where in (
@@ -787,15 +893,13 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
         )
         applied_code[where] = winner
         lc = larger["cod_centavos"]
-        applied_cents_np[where] = lc.to_numpy(dtype=np.int64, na_value=0)
+        applied_cents[where] = lc.to_numpy(dtype=np.int64, na_value=0)
         applied_na[where] = lc.isna().to_numpy() | (winner < 0)
     # an ámbito that cannot be decided may change the applied one: no figure rather than a wrong one
-    unknown = (~cubierto | undecidable_uso | undecidable_lm | undecidable_edif).to_numpy(dtype=bool)
+    unknown = no_cubierto | undecidable_uso | undecidable_lm | undecidable_edif
     applied_code[unknown] = -1
     applied_na[unknown] = True
-    applied = pd.Series(applied_names[applied_code], index=idx, dtype=_STR)
-    applied_cents = pd.Series(pd.arrays.IntegerArray(applied_cents_np, applied_na), index=idx)
-    out["ambito_aplicado"] = applied
+    out["ambito_aplicado"] = labelled(applied_code, applied_names)
     del results, cents_of  # the per-ámbito calc results are no longer needed
 
     # IR of the applied ámbito
@@ -803,42 +907,40 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     lm_applied = (applied_code == code_of["lote-minimo"]) | (
         applied_code == code_of["edificabilidad-lote-minimo"]
     )
-    ir_cu_np = ir_cu.to_numpy(dtype=np.float64, na_value=np.nan)
-    ir_lm_np = ir_lm.to_numpy(dtype=np.float64, na_value=np.nan)
-    out["ir"] = pd.Series(np.where(lm_applied, ir_lm_np, np.where(cu_applied, ir_cu_np, np.nan)), index=idx)
-    fuente_np = np.full(n, "no aplica", dtype=object)
-    fuente_np[cu_applied] = out["ir_cu_fuente"].to_numpy(dtype=object)[cu_applied]
-    fuente_np[lm_applied] = out["ir_lm_fuente"].to_numpy(dtype=object)[lm_applied]
-    fuente_np[~cubierto.to_numpy(dtype=bool)] = ""
-    out["ir_fuente"] = pd.Series(fuente_np, index=idx, dtype=_STR)
+    out["ir"] = np.where(lm_applied, ir_lm, np.where(cu_applied, ir_cu, np.nan))
+    ir_fuente = np.where(lm_applied, ir_lm_fuente, np.where(cu_applied, ir_cu_fuente, no_aplica))
+    out["ir_fuente"] = labelled(np.where(cubierto, ir_fuente, vacio), fuentes)
 
     # ámbitos in words: 16 combinations of 4 flags → one precomputed text each
-    code = amb_cls.astype(int) + amb_uso.astype(int) * 2 + amb_lm.astype(int) * 4 + amb_edif.astype(int) * 8
+    code = amb_cls.astype(np.intp) + amb_uso * 2 + amb_lm * 4 + amb_edif * 8
     words: dict[int, str] = {}
     for c in range(16):
         names = [AMBITO_WORDS[k] for bit, k in enumerate(AMBITO_WORDS) if c & (1 << bit)]
         words[c] = ", ".join(names) if names else "sin cambio"
     # ámbitos that could not be decided are named, so "sin cambio" is never claimed without the data
-    nd_code = undecidable_uso.astype(int) + undecidable_lm.astype(int) * 2 + undecidable_edif.astype(int) * 4
+    nd_code = undecidable_uso.astype(np.intp) + undecidable_lm * 2 + undecidable_edif * 4
     nd_names = ("uso", "lote mínimo", "edificabilidad")
     nd_words = {c: ", ".join(w for bit, w in enumerate(nd_names) if c & (1 << bit)) for c in range(1, 8)}
-    # one text per (ámbitos, sin dato) combination (16 × 8), taken per lot; index 128: without PUOS coverage
+    # one text per (ámbitos, sin dato) combination (16 × 8), taken per lot; -1: without PUOS coverage
     texts = [words[c] + (f" (sin dato: {nd_words[d]})" if d else "") for d in range(8) for c in range(16)]
-    table_txt = np.array([*texts, None], dtype=object)
-    key = code.to_numpy() + 16 * nd_code.to_numpy()
-    key[~cubierto.to_numpy(dtype=bool)] = len(texts)
-    out["ambitos"] = pd.Series(table_txt[key], index=idx, dtype=_STR)
+    out["ambitos"] = labelled(np.where(cubierto, code + 16 * nd_code, -1), np.array(texts, dtype=object))
 
     # the larger-of rule cannot pick a side when one side is missing: said, never guessed
-    uncomputed = cubierto & applied_cents.isna()
-    no_reason = uncomputed & (estado == _OK)
-    estado = _append(
-        estado, no_reason, lambda r: "COD no calculable para " + applied.iloc[r].fillna("el ámbito")
+    no_reason = cubierto & applied_na & ~_said(estado, n)
+    sin_cod = np.array([*applied_names, "el ámbito"], dtype=object)  # the last: no ámbito applied
+    estado.append(
+        _message(
+            no_reason,
+            "COD no calculable para " + sin_cod,
+            np.where(applied_code < 0, len(applied_names), applied_code),
+        )
     )
-    out["cod"] = applied_cents.astype("Float64") / 100
-    out["cod_centavos"] = applied_cents
-    out["estado"] = estado.astype(_STR)
-    return out[list(OUTPUT_COLUMNS)]
+    applied = pd.arrays.IntegerArray(applied_cents, applied_na)
+    out["cod"] = _dollars(applied)
+    out["cod_centavos"] = applied
+    group, texts = _joined(estado, n, none=_OK)
+    out["estado"] = labelled(group, np.array(texts, dtype=object))
+    return pd.DataFrame({col: out[col] for col in OUTPUT_COLUMNS}, index=idx)
 
 
 # ---------------------------------------------------------------------------------------------------------
