@@ -357,10 +357,12 @@ def _convex_quads(
         return cached  # type: ignore[no-any-return]
     g = idx.geoms
     ok = shapely.get_type_id(g) == 3
-    ok[ok] = (shapely.get_num_interior_rings(g[ok]) == 0) & (shapely.get_num_coordinates(g[ok]) == 5)
+    # a polygon of 5 coordinates has no hole (a ring needs 4): its exterior ring is a quadrilateral
+    ok[ok] = parallel.elementwise(shapely.get_num_coordinates, g[ok]) == 5
     sel = np.flatnonzero(ok)
-    # a polygon without holes lists exactly its exterior ring's coordinates (no ring objects built)
-    ring = shapely.get_coordinates(g[sel]).reshape(len(sel), 5, 2)[:, :4]
+    # such a polygon lists exactly its exterior ring's coordinates (no ring objects built); chunks of lots
+    # give their coordinates in lot order, so the threads' pieces concatenate to the one-call array
+    ring = parallel.elementwise(shapely.get_coordinates, g[sel]).reshape(len(sel), 5, 2)[:, :4]
     prev, nxt = ring[:, [3, 0, 1, 2]], ring[:, [1, 2, 3, 0]]
     # corner turns (differences of nearby coordinates: small, exact-enough products); convex = one sign
     a, b = prev - ring, nxt - ring
@@ -418,7 +420,7 @@ def _corner_clears(
             pi, co, lj = pair_i[now], corner[now], li[now]
             v, before, after = ring[lj, co], ring[lj, (co - 1) % 4], ring[lj, (co + 1) % 4]
             tri = np.stack([v, v + frac * (before - v), v + frac * (after - v), v], axis=1)
-            tri_g = np.asarray(shapely.polygons(tri), dtype=object)
+            tri_g = np.asarray(parallel.elementwise(shapely.polygons, tri, min_chunk=8_000), dtype=object)
             inside = parallel.prepared_pairs(shapely.covers, copies, zone[pi], tri_g, min_chunk=4_000)
             sure[pi[inside]] = True
             todo = todo[~sure[pair_i[todo]]]
