@@ -44,6 +44,15 @@ def labelled(codes: npt.ArrayLike, labels: npt.ArrayLike) -> pd.Categorical | np
     """
     codes = np.asarray(codes, dtype=np.intp)
     labels = np.asarray(labels, dtype=object)
+    table = pd.Index(labels, dtype=object)
+    # strictly increasing: sorted and distinct, and (beyond one label) free of nulls, which do not compare
+    if (
+        len(table)
+        and table.is_monotonic_increasing
+        and table.is_unique
+        and (len(table) > 1 or not table.hasnans)
+    ):
+        return _sorted_labelled(codes, table)
     # equal labels merged and null labels made "no value", on the small table (never per lot)
     label_code, uniques = pd.factorize(labels, use_na_sentinel=True)
     mapped = np.r_[label_code, -1].astype(np.intp)[codes]  # code -1 takes the appended -1
@@ -59,6 +68,27 @@ def labelled(codes: npt.ArrayLike, labels: npt.ArrayLike) -> pd.Categorical | np
     remap[np.flatnonzero(used)] = rank
     categories = pd.Index(present[order], dtype=object)
     return pd.Categorical.from_codes(remap[mapped], categories=categories)
+
+
+def _sorted_labelled(
+    codes: npt.NDArray[np.intp], table: pd.Index
+) -> pd.Categorical | npt.NDArray[np.object_]:
+    """:func:`labelled` of labels already sorted and distinct (no null): no hashing, no sort.
+
+    A stage that sorted its ~10⁵ distinct texts itself hands them over in order; after pandas found them
+    strictly increasing it knows them unique without building a hash table of every text.
+    """
+    used = np.bincount(codes[codes >= 0], minlength=len(table)) > 0
+    if not used.any():
+        return np.full(len(codes), None, dtype=object)
+    if used.all():
+        return pd.Categorical.from_codes(codes, categories=table)
+    keep = np.flatnonzero(used)
+    remap = np.full(len(table) + 1, -1, dtype=np.intp)  # code -1 takes the last entry, -1
+    remap[keep] = np.arange(len(keep), dtype=np.intp)
+    categories = table[keep]
+    categories.is_monotonic_increasing  # noqa: B018 - a subset of sorted texts: proves them unique, unhashed
+    return pd.Categorical.from_codes(remap[codes], categories=categories)
 
 
 def by_combination(

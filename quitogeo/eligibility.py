@@ -23,7 +23,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from quitogeo.categories import labelled
 from quitogeo.rules import Rules
 
 #: Section prefix of the condition columns → label used in ``motivos``.
@@ -64,16 +67,24 @@ _Obj = npt.NDArray[np.object_]
 _Codes = npt.NDArray[np.int64]
 
 
+def _per_value(values: npt.ArrayLike, fmt: Callable[[npt.NDArray[np.float64]], _Obj]) -> _Obj:
+    """``fmt(values)``, formatting each distinct number (by its bits) once: most rows repeat a few values."""
+    arr = np.ascontiguousarray(values, dtype=np.float64)
+    codes, uniques = pd.factorize(arr.view(np.int64), use_na_sentinel=False)
+    return fmt(np.asarray(uniques).view(np.float64))[codes]  # type: ignore[no-any-return]
+
+
 def _fmt(values: npt.ArrayLike) -> _Obj:
     """Numbers as short text ("10", "11.5"), vectorised."""
-    arr = np.asarray(values, dtype=np.float64)
-    return np.char.mod("%g", np.round(arr, 2)).astype(object)
+    return _per_value(values, lambda arr: np.char.mod("%g", np.round(arr, 2)).astype(object))
 
 
 def _fmt_floor(values: npt.ArrayLike) -> _Obj:
     """Areas shown rounded down, so a failing "399.6 m²" never reads "400 m² < 400 m²"."""
-    arr = np.floor(np.asarray(values, dtype=np.float64))
-    return np.char.mod("%d", np.nan_to_num(arr)).astype(object)
+    return _per_value(
+        np.floor(np.asarray(values, dtype=np.float64)),
+        lambda arr: np.char.mod("%d", np.nan_to_num(arr)).astype(object),
+    )
 
 
 def _text(values: object, n: int) -> _Obj:
@@ -92,8 +103,11 @@ def _bool(ok: npt.ArrayLike, known: npt.ArrayLike) -> pd.arrays.BooleanArray:
 
 def _nb(series: pd.Series) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     """(value, known) arrays of a boolean-like column that may hold NA."""
-    s = series.astype("boolean")
-    return s.fillna(False).to_numpy(dtype=bool), s.notna().to_numpy(dtype=bool)
+    arr = series.array
+    if not isinstance(arr, pd.arrays.BooleanArray):
+        arr = series.astype("boolean").array
+    known = ~np.asarray(arr.isna(), dtype=bool)
+    return arr.to_numpy(dtype=bool, na_value=False), known
 
 
 def _key(values: npt.ArrayLike) -> _Codes:
@@ -103,8 +117,23 @@ def _key(values: npt.ArrayLike) -> _Codes:
     values by equality, every null (None, NaN, NA) being one value, as :func:`_text` prints them all as "".
     """
     arr = np.asarray(values)
+    # integers ≥ 0 (codes of a text column, flags) and whole areas are already such codes: no hashing
+    if arr.dtype.kind == "b":
+        return arr.astype(np.int64)
+    if arr.dtype.kind in "iu" and (not len(arr) or arr.min() >= 0):
+        return arr.astype(np.int64, copy=False)
     if arr.dtype.kind == "f":
-        arr = np.ascontiguousarray(arr, dtype=np.float64).view(np.int64)
+        arr = np.ascontiguousarray(arr, dtype=np.float64)
+        # NaN fails the range test, -0.0 the sign test: only numbers equal exactly when their bits do pass
+        if (
+            len(arr)
+            and arr.min() >= 0
+            and arr.max() < 2**31
+            and not np.signbit(arr).any()
+            and (arr == np.floor(arr)).all()
+        ):
+            return arr.astype(np.int64)
+        arr = arr.view(np.int64)
     codes, _ = pd.factorize(arr, use_na_sentinel=False)
     return codes.astype(np.int64, copy=False)
 
@@ -138,7 +167,12 @@ class _Labels:
     """A text column as integer codes and its distinct texts (null reads ""), without a string per lot."""
 
     def __init__(self, series: pd.Series) -> None:
-        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            # the stages hand categoricals over: their codes and categories already are the table
+            codes = series.cat.codes.to_numpy()
+            uniques: Any = series.cat.categories
+        else:
+            codes, uniques = pd.factorize(series, use_na_sentinel=True)
         # nulls (None, NaN, NA alike) get the last code, whose text is "" as _text prints them
         self.codes: _Codes = np.where(codes < 0, len(uniques), codes).astype(np.int64)
         self.texts: _Obj = np.empty(len(uniques) + 1, dtype=object)
@@ -166,6 +200,106 @@ class _Keyed:
 
 _Message = str | _Keyed
 
+#: Arrow's type for the texts: 64-bit offsets, so a few 10⁵ joined texts can never overflow them.
+_LARGE = pa.large_string()
+_EMPTY = pa.scalar("", type=_LARGE)
+
+
+def _call(function: str, *args: Any, options: Any = None) -> Any:
+    """Run an Arrow compute function by name (its Python wrappers are generated, unknown to type checkers)."""
+    return pc.call_function(function, list(args), options)
+
+
+class _Parts:
+    """A vocabulary of texts to join, each twice in one Arrow array: after its separator, and alone.
+
+    Position ``code`` is ``sep + text`` ("" for an empty text), position ``size + code`` the text alone (for
+    the first text a row says).
+    """
+
+    def __init__(self, texts: pa.Array, sep: str) -> None:
+        self.size = len(texts)
+        empty = _call("equal", texts, _EMPTY)
+        self.says: npt.NDArray[np.bool_] = ~empty.to_numpy(zero_copy_only=False)
+        after = _call("binary_join_element_wise", pa.scalar(sep, type=_LARGE), texts, _EMPTY)
+        self.tokens: pa.Array = pa.concat_arrays([_call("if_else", empty, _EMPTY, after), texts])
+
+
+def _concat(parts: list[_Parts], codes: list[_Codes]) -> pa.Array:
+    """Per row, the non-empty texts ``parts[i]`` at ``codes[i]`` joined by their separators.
+
+    The first text a row says is taken alone, every later one after its separator, and the pieces
+    concatenated — in Arrow's kernels, without a Python string per row.
+    """
+    seen = np.zeros(len(codes[0]), dtype=bool)
+    taken = []
+    for part, code in zip(parts, codes, strict=True):
+        says = part.says[code]
+        first = says & ~seen
+        seen |= says
+        taken.append(part.tokens.take(pa.array(code + part.size * first)))
+    return _call("binary_join_element_wise", *taken, _EMPTY)
+
+
+class _Condition:
+    """The messages of one condition: per lot a code (0: no message) into its texts."""
+
+    def __init__(self, codes: _Codes, texts: list[str], unknown: list[bool]) -> None:
+        self.codes = codes
+        self.texts = texts
+        #: per text: said because the condition is unknown (a "sin dato" said once per section)
+        self.unknown = np.array(unknown, dtype=bool) & np.array([bool(t) for t in texts], dtype=bool)
+        self.parts = _Parts(pa.array(texts, type=_LARGE), ", ")
+
+
+def _join_section(conds: list[_Condition], codes: list[_Codes]) -> pa.Array:
+    """Texts of one section per distinct combination of its conditions' messages (``codes``, one row each).
+
+    Messages are joined by ", " in the order of the conditions; a message from an unknown condition that the
+    text so far already contains (the same "sin dato: predio sin PIT" of several conditions) is said once.
+    ``codes`` are the caller's copies: the messages not said are written there as 0.
+    """
+    parts = [cond.parts for cond in conds]
+    for i in range(1, len(conds)):
+        rows = np.flatnonzero(conds[i].unknown[codes[i]])
+        if not len(rows):
+            continue
+        # the text so far (drops of earlier conditions applied) of the rows where this condition is unknown
+        acc = _concat(parts[:i], [c[rows] for c in codes[:i]])
+        at = codes[i][rows]
+        for code in np.unique(at).tolist():  # a loop per distinct message, not per row
+            sub = np.flatnonzero(at == code)
+            pattern = pc.MatchSubstringOptions(conds[i].texts[code])  # the text as it is, not a regex
+            found = _call("match_substring", acc.take(pa.array(sub)), options=pattern)
+            codes[i][rows[sub[found.to_numpy(zero_copy_only=False)]]] = 0  # code 0: no message
+    return _concat(parts, codes)
+
+
+def _labelled(group: _Codes, texts: pa.Array) -> pd.Categorical | _Obj:
+    """Per-row texts ``texts[group]`` as the categorical :func:`~quitogeo.pipeline.compact_text` makes.
+
+    Arrow sorts the texts (UTF-8 byte order is Python's code point order) and equal neighbours are merged,
+    so :func:`~quitogeo.categories.labelled` receives them sorted and distinct and neither hashes nor sorts
+    them again.
+    """
+    order = _call("array_sort_indices", texts)  # ascending, by bytes
+    ordered = texts.take(order)
+    new = np.ones(len(ordered), dtype=bool)
+    if len(ordered) > 1:  # different code combinations may read the same: equal neighbours are one text
+        same = _call("equal", ordered.slice(1), ordered.slice(0, len(ordered) - 1))
+        new[1:] = ~same.to_numpy(zero_copy_only=False)
+    rank = np.empty(len(ordered), dtype=np.intp)
+    rank[order.to_numpy()] = np.cumsum(new) - 1
+    if not new.all():
+        ordered = ordered.filter(pa.array(new))
+    # a Python string per distinct text, made in sorted order (adjacent in memory for the checks that follow)
+    return labelled(rank[group], ordered.to_numpy(zero_copy_only=False))
+
+
+def _states(cond: pd.arrays.BooleanArray) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Return the masks where a condition is False and where it is NA."""
+    return ~cond.to_numpy(dtype=bool, na_value=True), np.asarray(cond.isna(), dtype=bool)
+
 
 class _Motivos:
     """Which message each lot gets for each failed or unknown condition, as small integer codes.
@@ -176,10 +310,8 @@ class _Motivos:
 
     def __init__(self, n: int) -> None:
         self.n = n
-        # per section, per condition: (codes over the lots, vocabulary of (text, from an unknown condition));
-        # code 0 is "no message"
-        self.conds: dict[str, list[tuple[_Codes, list[tuple[str, bool]]]]] = {s: [] for s in SECTIONS}
-        self._shared: dict[str, tuple[_Codes, list[tuple[str, bool]]]] = {}
+        self.conds: dict[str, list[_Condition]] = {s: [] for s in SECTIONS}
+        self._shared: dict[str, _Condition] = {}
 
     def add(
         self,
@@ -198,55 +330,53 @@ class _Motivos:
         if share is not None and share in self._shared:
             self.conds[section].append(self._shared[share])
             return
-        is_na = np.asarray(cond.isna(), dtype=bool)
-        is_false = ~cond.to_numpy(dtype=bool, na_value=True)
+        is_false, is_na = _states(cond)
         codes = np.zeros(self.n, dtype=np.int64)
-        vocab: list[tuple[str, bool]] = [("", False)]
-        for mask, message, from_unknown in ((is_false, fail, False), (is_na, unknown, True)):
+        texts: list[str] = [""]
+        from_unknown: list[bool] = [False]
+        for mask, message, flag in ((is_false, fail, False), (is_na, unknown, True)):
             rows = np.flatnonzero(mask)
             if not len(rows):
                 continue
             if isinstance(message, str):
-                codes[rows] = len(vocab)
-                vocab.append((message, from_unknown))
+                codes[rows] = len(texts)
+                texts.append(message)
+                from_unknown.append(flag)
                 continue
             group, first = _group([_key(np.asarray(k)[rows]) for k in message.keys], len(rows))
-            texts = _text(message.build(rows[first]), len(first))
-            codes[rows] = len(vocab) + group
-            vocab.extend((str(t), from_unknown) for t in texts)
-        entry = (codes, vocab)
+            built = _text(message.build(rows[first]), len(first))
+            codes[rows] = len(texts) + group
+            texts.extend(built.tolist())
+            from_unknown.extend([flag] * len(built))
+        entry = _Condition(codes, texts, from_unknown)
         if share is not None:
             self._shared[share] = entry
         self.conds[section].append(entry)
 
-    def section(self, section: str) -> tuple[_Codes, list[str]]:
-        """Codes of the section's text per lot and the distinct texts.
+    def columns(self) -> dict[str, pd.Categorical | _Obj]:
+        """``motivos_<sección>`` and the combined ``motivos``, as categoricals over the lots.
 
-        Messages are joined by ", " in the order of the conditions; the same "sin dato" reason (e.g. a lot
-        without PIT) is said once per section.
+        The lots are grouped once by their whole combination of messages; each section's texts are built per
+        distinct combination of its own messages, and ``motivos`` per distinct whole combination, from them.
         """
-        entries = self.conds[section]
-        group, first = _group([codes for codes, _ in entries], self.n)
-        picked = [[vocab[c] for c in codes[first].tolist()] for codes, vocab in entries]
-        texts: list[str] = []
-        for parts in zip(*picked, strict=True) if picked else ((),) * len(first):
-            acc = ""
-            for text, from_unknown in parts:
-                if not text:
-                    continue
-                if not acc:
-                    acc = text
-                elif not (from_unknown and text in acc):
-                    acc = acc + ", " + text
-            texts.append(acc)
-        return group, texts
-
-
-def _take(codes: _Codes, texts: list[str], index: pd.Index) -> pd.Series:
-    """Per-lot texts as an object column whose rows share the distinct string objects (8 bytes a lot)."""
-    values = np.empty(len(texts), dtype=object)
-    values[:] = texts
-    return pd.Series(values[codes], index=index, dtype=object)
+        distinct = list({id(c): c for conds in self.conds.values() for c in conds}.values())
+        group, first = _group([c.codes for c in distinct], self.n)
+        # per distinct whole combination, the code of each condition (a shared condition is one entry)
+        combo = {id(c): c.codes[first] for c in distinct}
+        out: dict[str, pd.Categorical | _Obj] = {}
+        named: list[_Parts] = []
+        sec_groups: list[_Codes] = []
+        for sec, label in SECTIONS.items():
+            conds = self.conds[sec]
+            sec_group, sec_first = _group([combo[id(c)] for c in conds], len(first))
+            texts = _join_section(conds, [combo[id(c)][sec_first] for c in conds])
+            out[f"motivos_{sec}"] = _labelled(sec_group[group], texts)
+            # "ZUAE: …" where the section says something, "" where it does not
+            labels = _call("binary_join_element_wise", pa.scalar(f"{label}: ", type=_LARGE), texts, _EMPTY)
+            named.append(_Parts(_call("if_else", _call("equal", texts, _EMPTY), _EMPTY, labels), "; "))
+            sec_groups.append(sec_group)
+        out["motivos"] = _labelled(group, _concat(named, sec_groups))
+        return out
 
 
 def use_categories(uso: pd.Series, *, rules: Rules) -> pd.Series:
@@ -285,16 +415,22 @@ def eco_extra_floors(
     metro = np.array([float(lv["metro_pct"]) for lv in niveles])
     cet = np.maximum.accumulate(np.array([float(lv["cet_pct"]) for lv in niveles]))
     base = np.asarray(pisos_base, dtype=np.float64)
-    score = np.broadcast_to(np.asarray(puntaje, dtype=np.float64), base.shape)
-    tier = np.searchsorted(mins, score, side="right") - 1
-    valid = tier >= 0
-    tier_c = np.clip(tier, 0, None)
-    pct = np.where(
-        np.asarray(en_metro, dtype=bool),
-        metro[tier_c],
-        np.where(np.asarray(en_cet, dtype=bool), np.maximum(cet[tier_c], 0.0), 0.0),
-    )
-    pct = np.where(valid, pct, 0.0)
+    score = np.asarray(puntaje, dtype=np.float64)
+    if score.ndim == 0:  # one score for every lot (a scenario's): its tier is looked up once
+        tier = int(np.searchsorted(mins, score, side="right")) - 1
+        at_metro, at_cet = (metro[tier], max(cet[tier], 0.0)) if tier >= 0 else (0.0, 0.0)
+        pct = np.where(
+            np.asarray(en_metro, dtype=bool), at_metro, np.where(np.asarray(en_cet, dtype=bool), at_cet, 0.0)
+        )
+    else:
+        tiers = np.searchsorted(mins, np.broadcast_to(score, base.shape), side="right") - 1
+        tier_c = np.clip(tiers, 0, None)
+        pct = np.where(
+            np.asarray(en_metro, dtype=bool),
+            metro[tier_c],
+            np.where(np.asarray(en_cet, dtype=bool), np.maximum(cet[tier_c], 0.0), 0.0),
+        )
+        pct = np.where(tiers >= 0, pct, 0.0)
     raw = pct * base / 100.0
     mode = rules["ecoeficiencia"]["redondeo_pisos"]
     if mode == "abajo":
@@ -356,7 +492,10 @@ def evaluate(
         Aligned to ``frame.index``: the condition columns of :data:`CONDITIONS`, ``elegible_zuae``,
         ``elegible_cos_pb``, ``elegible_ecoeficiencia``, ``pisos_adicionales_zuae``,
         ``pisos_adicionales_max``,
-        ``motivos_zuae``, ``motivos_cos_pb``, ``motivos_eco`` and ``motivos``.
+        ``motivos_zuae``, ``motivos_cos_pb``, ``motivos_eco`` and ``motivos``. The ``motivos*`` texts are
+        categoricals whose categories are the sorted distinct texts, exactly what
+        :func:`quitogeo.pipeline.compact_text` makes of them (built per distinct combination of messages,
+        never a string per lot); with no lot they are object columns.
     """
     n = len(frame)
     um = rules["umbrales"]
@@ -535,14 +674,21 @@ def evaluate(
             shared[f"{sec}_{name}"] = name  # the same condition and messages in the three sections
 
     elegible_names = {"zuae": "elegible_zuae", "cos_pb": "elegible_cos_pb", "eco": "elegible_ecoeficiencia"}
+    in_use: set[int] = set()
     for sec, names in CONDITIONS.items():
-        result = pd.array(np.ones(n, dtype=bool), dtype="boolean")
+        fails = np.zeros(n, dtype=bool)
+        unsure = np.zeros(n, dtype=bool)
         for name in names:
             cond, fail, unknown = conds[name]
-            cols[name] = cond
-            result = result & cond
             mot.add(sec, cond, fail, unknown, share=shared.get(name))
-        cols[elegible_names[sec]] = result
+            # every column its own array (a shared condition copied): the frame is built without copies
+            cols[name] = cond.copy() if id(cond) in in_use else cond
+            in_use.add(id(cond))
+            is_false, is_na = _states(cond)
+            fails |= is_false
+            unsure |= is_na
+        # Kleene AND of the section's conditions: False if one fails, else NA if one is unknown, else True
+        cols[elegible_names[sec]] = pd.arrays.BooleanArray(~fails & ~unsure, ~fails & unsure)
 
     ez = cols["elegible_zuae"]
     pisos_zuae = np.where(ez.fillna(False).to_numpy(dtype=bool), int(um["pisos_max_zuae"]), 0).astype(
@@ -562,19 +708,9 @@ def evaluate(
     unknown = np.asarray(eleg.isna(), dtype=bool) | (yes & ~np.isfinite(floors))
     cols["pisos_adicionales_max"] = pd.arrays.IntegerArray(np.nan_to_num(value).astype(np.int64), unknown)
 
-    # --- motivos: one text per distinct combination of messages, taken for every lot
-    sections = {sec: mot.section(sec) for sec in SECTIONS}
-    for sec, (codes, texts) in sections.items():
-        cols[f"motivos_{sec}"] = _take(codes, texts, index)
-    group, first = _group([codes for codes, _ in sections.values()], n)
-    picked = [np.asarray(texts, dtype=object)[codes[first]] for codes, texts in sections.values()]
-    labels = list(SECTIONS.values())
-    combined = [
-        "; ".join(f"{label}: {part}" for label, part in zip(labels, parts, strict=True) if part)
-        for parts in zip(*picked, strict=True)
-    ]
-    cols["motivos"] = _take(group, combined, index)
-    return pd.DataFrame(cols, index=index)
+    # --- motivos: one text per distinct combination of messages, taken for every lot as a categorical
+    cols.update(mot.columns())
+    return pd.DataFrame(cols, index=index, copy=False)
 
 
 __all__ = [

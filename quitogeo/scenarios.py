@@ -19,8 +19,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
+from quitogeo.categories import labelled
 from quitogeo.rules import Rules
 
 
@@ -48,23 +50,28 @@ def area_excedente(frame: pd.DataFrame, *, rules: Rules, escenario: dict[str, An
     Returns
     -------
     DataFrame
-        Aligned to ``frame.index``: ``ae_m2`` (float, NaN when not computable) and ``ae_problema`` (None or
-        the
-        reason in Spanish).
+        Aligned to ``frame.index``: ``ae_m2`` (float, NaN when not computable) and ``ae_problema`` (null or
+        the reason in Spanish, a categorical as :func:`quitogeo.pipeline.compact_text` makes it).
     """
     n = len(frame)
     area = _col(frame, "area_m2")
     cos_pb = _col(frame, "cos_pb")
     tipo = escenario["tipo"]
-    problem = np.full(n, None, dtype=object)
+    # the reason of each lot as a code into ``reasons`` (-1: none), a later reason replacing an earlier one:
+    # no string is stored per lot
+    problem = np.full(n, -1, dtype=np.intp)
+    reasons: list[str] = []
+
+    def mark(where: npt.NDArray[np.bool_], reason: str) -> None:
+        problem[where] = len(reasons)
+        reasons.append(reason)
+
     if tipo == "pugs_maxima":
         by_cos = (_col(frame, "cos_total_maximo") - _col(frame, "cos_total_basico")) / 100.0 * area
         by_floors = (_col(frame, "pisos_maximos") - _col(frame, "pisos_basicos")) * cos_pb / 100.0 * area
         ae = np.where(np.isfinite(by_cos), by_cos, by_floors)
-        problem[ae < 0] = "edificabilidad máxima menor que la básica en el PIT"
-        problem[~np.isfinite(ae)] = (
-            "sin edificabilidad máxima/básica en el PIT (cos_total_* o pisos_* y cos_pb)"
-        )
+        mark(ae < 0, "edificabilidad máxima menor que la básica en el PIT")
+        mark(~np.isfinite(ae), "sin edificabilidad máxima/básica en el PIT (cos_total_* o pisos_* y cos_pb)")
     elif tipo in ("zuae", "ecoeficiencia"):
         if tipo == "zuae":
             pisos = float(min(int(escenario["pisos"]), int(rules["umbrales"]["pisos_max_zuae"])))
@@ -80,17 +87,20 @@ def area_excedente(frame: pd.DataFrame, *, rules: Rules, escenario: dict[str, An
         yes = eleg.fillna(False).to_numpy(dtype=bool)
         unknown = eleg.isna().to_numpy()
         ae = np.where(yes, floors * cos_pb / 100.0 * area, 0.0)
-        problem[yes & ~np.isfinite(cos_pb)] = "sin COS PB en el PIT"
-        problem[unknown] = f"elegibilidad {label} sin dato"
+        mark(yes & ~np.isfinite(cos_pb), "sin COS PB en el PIT")
+        mark(unknown, f"elegibilidad {label} sin dato")
     else:  # the rules loader already refuses unknown types
         raise ValueError(f"tipo de escenario desconocido: {tipo!r}")
-    problem[~np.isfinite(area)] = "sin área del predio"
+    mark(~np.isfinite(area), "sin área del predio")
     # Ae is stated to the rules' precision (cm² by default) so the figure printed for a lot is the figure
     # priced: `quitogeo calc --ae <printed Ae>` gives the same cents (a float product like 5.6 × 480.73 would
     # otherwise carry 2692.0879999999997 into the calc core).
     decimals = int(rules["tolerancias"]["ae_decimales"])
-    ae = np.where(pd.isna(problem), np.round(ae, decimals), np.nan)
-    return pd.DataFrame({"ae_m2": ae.astype(np.float64), "ae_problema": problem}, index=frame.index)
+    ae = np.where(problem < 0, np.round(ae, decimals), np.nan)
+    return pd.DataFrame(
+        {"ae_m2": ae.astype(np.float64), "ae_problema": labelled(problem, np.array(reasons, dtype=object))},
+        index=frame.index,
+    )
 
 
 __all__ = ["area_excedente"]

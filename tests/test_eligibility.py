@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from quitogeo.eligibility import CONDITIONS, density_points, eco_extra_floors, evaluate, use_categories
+from quitogeo.pipeline import compact_text
 from quitogeo.rules import load_rules
 
 RULES = load_rules()
@@ -183,6 +184,10 @@ def test_texts_built_per_distinct_combination_match_lot_by_lot() -> None:
         alone = one(**v)
         for col in ("motivos_zuae", "motivos_cos_pb", "motivos_eco", "motivos"):
             assert got[col].iloc[i] == alone[col], (i, col)
-    # equal texts are one shared object (8 bytes a lot, not a string a lot)
+    # equal texts are one shared object (a categorical: one string per distinct text, a code per lot)
     assert got["motivos"].iloc[0] is got["motivos"].iloc[7]
-    assert got["motivos"].dtype == object
+    for col in ("motivos_zuae", "motivos_cos_pb", "motivos_eco", "motivos"):
+        assert isinstance(got[col].dtype, pd.CategoricalDtype), col
+        # exactly what compact_text makes of the plain texts: sorted categories, only those present
+        plain = pd.DataFrame({col: got[col].astype(object)})
+        pd.testing.assert_series_equal(compact_text(plain)[col], got[col])
