@@ -10,6 +10,7 @@ degrees) and layers in PSAD56 TM-Quito labelled as WGS84 (same projection, a few
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -317,8 +318,11 @@ def psad56_shift(x: float, y: float) -> tuple[float, float]:
     return float(x2 - x), float(y2 - y)
 
 
-def _misfit(points: np.ndarray, tree: shapely.STRtree) -> float:
-    _, dist = tree.query_nearest(points, return_distance=True, all_matches=False)
+def _misfit(points: np.ndarray, tree: shapely.STRtree | Callable[[np.ndarray], np.ndarray]) -> float:
+    if isinstance(tree, shapely.STRtree):
+        _, dist = tree.query_nearest(points, return_distance=True, all_matches=False)
+    else:
+        dist = tree(points)
     return float(np.median(dist)) if len(dist) else float("nan")
 
 
@@ -368,7 +372,11 @@ def reference_tree(reference: gpd.GeoSeries) -> shapely.STRtree:
 
 
 def detect_psad56_mislabel(
-    layer: gpd.GeoSeries, reference: gpd.GeoSeries | shapely.STRtree, *, seed: int = 0
+    layer: gpd.GeoSeries,
+    reference: gpd.GeoSeries | shapely.STRtree | Callable[[np.ndarray], np.ndarray],
+    *,
+    seed: int = 0,
+    bound: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> MislabelCheck:
     """Detect a layer in PSAD56 TM-Quito labelled as WGS84 by comparing it with a trusted reference layer.
 
@@ -379,9 +387,17 @@ def detect_psad56_mislabel(
     Parameters
     ----------
     layer, reference : GeoSeries
-        Geometries in TM-Quito (polygons are compared by their boundaries).
+        Geometries in TM-Quito (polygons are compared by their boundaries). ``reference`` may also be its
+        :func:`reference_tree`, or a function giving each point's distance to the nearest reference boundary
+        (what a nearest query on that tree gives; the caller ensures the reference is not empty).
     seed : int, optional
         Seed of the vertex sample (the check is deterministic for a given seed).
+    bound : callable, optional
+        A cheap upper bound of each sampled point's distance to the reference (``(n, 2)`` coordinates →
+        ``(n,)`` metres), e.g. the distance to some reference vertex. When the median of the bounds already
+        lies below the misfit a mislabel needs, the layer cannot be mislabelled and nothing more is measured:
+        the verdict is False with ``misfit_m`` and ``misfit_corrected_m`` NaN. The verdict never differs from
+        the one without ``bound``.
 
     Returns
     -------
@@ -390,8 +406,12 @@ def detect_psad56_mislabel(
     """
     lg = layer.to_numpy()
     lg = lg[~(shapely.is_missing(lg) | shapely.is_empty(lg))]
-    tree = reference if isinstance(reference, shapely.STRtree) else reference_tree(reference)
-    if len(lg) == 0 or len(tree) == 0:
+    tree = (
+        reference
+        if isinstance(reference, shapely.STRtree) or callable(reference)
+        else reference_tree(reference)
+    )
+    if len(lg) == 0 or (isinstance(tree, shapely.STRtree) and len(tree) == 0):
         return MislabelCheck(False, 0, float("nan"), float("nan"), float("nan"))
     coords = shapely.get_coordinates(lg)
     rng = np.random.default_rng(seed)
@@ -401,6 +421,10 @@ def detect_psad56_mislabel(
     dx, dy = psad56_shift(float(cx), float(cy))
     shift = float(np.hypot(dx, dy))
     shift_xy = np.array([dx, dy])
+    # Each distance is at most its bound, so the median misfit is at most the bounds' median (the factor
+    # covers the last-bit rounding between two ways of computing one distance).
+    if bound is not None and float(np.median(bound(coords))) * (1 + 1e-9) < _MISLABEL_MIN_MISFIT * shift:
+        return MislabelCheck(False, 0, shift, float("nan"), float("nan"))
     as_read = _misfit(np.asarray(shapely.points(coords)), tree)
     plus = _misfit(np.asarray(shapely.points(coords + shift_xy)), tree)
     minus = _misfit(np.asarray(shapely.points(coords - shift_xy)), tree)

@@ -615,7 +615,10 @@ def _fill_from_codes(
             codes = codes.where(
                 codes.notna(), frame[col].where(frame[col].astype("string").str.strip() != "")
             )
-    parsed = parse_zoning_codes(codes)
+    # Only rows with a value to fill need their code parsed (a handful among thousands of polygons); the
+    # parsed values are taken where the column is empty, so the other rows' codes would go unused.
+    need = frame[list(targets)].isna().any(axis=1)
+    parsed = parse_zoning_codes(codes[need])
     # The code is used only where it parses; codigo_pit only counts when it is a zoning code.
     for col, parsed_col in targets.items():
         before = frame[col].isna()
@@ -726,7 +729,7 @@ def _normalise_layer(
     for col in frame.columns:
         if col == frame.geometry.name or not _is_text(frame[col]):
             continue
-        bad = mojibake_mask(frame[col])
+        bad = _mojibake_rows(frame[col])
         if bad.any():
             original = frame.loc[bad, col].astype(str)
             repaired = original.map(_undo_mojibake)
@@ -838,6 +841,22 @@ def _object_text(text: pd.Series) -> np.ndarray:
         return text.to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload, no-any-return]
     values = np.concatenate([np.asarray(uniques, dtype=object), np.array([None], dtype=object)])
     return values[codes]  # code -1 (missing) takes the trailing None
+
+
+def _mojibake_rows(values: pd.Series) -> np.ndarray:
+    """:func:`quitogeo.io.encoding.mojibake_mask`, tested once per distinct value in repetitive columns.
+
+    Parroquia or administración zonal names repeat a few dozen values over every lot: the regular expression
+    runs on those values, and the verdict goes back to the rows by code.
+    """
+    head = values.iloc[:_TEXT_PROBE]
+    if len(values) <= _TEXT_PROBE or head.nunique() * 4 > len(head):
+        return mojibake_mask(values)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if len(uniques) * 4 > len(values):
+        return mojibake_mask(values)
+    per_value = np.append(mojibake_mask(pd.Series(uniques, dtype=values.dtype)), False)
+    return per_value[codes]  # code -1 (missing) takes the trailing False
 
 
 def _is_text(values: pd.Series) -> bool:
