@@ -32,6 +32,7 @@ import pandas as pd
 
 from quitogeo import ambitos as _ambitos  # optional PUOS → PUGS stages (issue 6)
 from quitogeo import parallel
+from quitogeo._memory import release_free_memory
 from quitogeo._version import __version__
 from quitogeo.eligibility import CONDITIONS, evaluate, use_categories
 from quitogeo.errors import DataIntegrityError, QuitogeoError
@@ -453,6 +454,10 @@ TABLE_STAGES: dict[str, Callable[[pd.DataFrame, Context], pd.DataFrame]] = {
 STAGE_THREADS_MIN_LOTS: int = 50_000
 
 
+#: Fewest lots for :func:`process_lots` to return freed memory to the system after each stage
+#: (:func:`quitogeo._memory.release_free_memory`; a few milliseconds each).
+TRIM_MIN_LOTS: int = 50_000
+
 #: Whether :func:`process_lots` runs the spatial stages side by side by default (see its ``threads``).
 STAGE_THREADS_DEFAULT: bool = False
 
@@ -506,8 +511,12 @@ def process_lots(
 
         bar = tqdm(total=len(names), desc="quitogeo run", unit="etapa")
 
+    trim = len(lots) >= TRIM_MIN_LOTS
+
     def tick(name: str, t0: float) -> None:
         seconds = time.perf_counter() - t0
+        if trim:
+            release_free_memory()  # the stage's freed temporaries back to the system (quitogeo._memory)
         if timings is not None:
             timings[name] = timings.get(name, 0.0) + seconds
         if on_stage is not None:
@@ -799,6 +808,8 @@ def run(
         rules = load_rules(rules)
     proj = _load_project(project, rules)
     _refuse_blocking(proj)
+    if len(proj.layers.get("predios", ())) >= TRIM_MIN_LOTS:
+        release_free_memory()  # reading and checking freed as much as the lots take
     timings: dict[str, float] = {"lectura": time.perf_counter() - t_start}
     if on_stage is not None:
         on_stage("lectura", timings["lectura"])
@@ -829,6 +840,8 @@ def run(
         joined[_order_columns(joined)], geometry=lots.geometry.array, crs=lots.crs, copy=False
     )
     del joined
+    if len(lots) >= TRIM_MIN_LOTS:
+        release_free_memory()
     from quitogeo.summary import resumen
 
     t0 = time.perf_counter()
