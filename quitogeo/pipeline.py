@@ -458,14 +458,10 @@ STAGE_THREADS_MIN_LOTS: int = 50_000
 #: (:func:`quitogeo._memory.release_free_memory`; a few milliseconds each).
 TRIM_MIN_LOTS: int = 50_000
 
-#: Whether :func:`process_lots` runs the spatial stages side by side by default (see its ``threads``).
-STAGE_THREADS_DEFAULT: bool = False
-
-
 def _spatial_threads(n_lots: int, threads: int | None) -> int:
     if threads is not None:
         return max(1, int(threads))
-    if not STAGE_THREADS_DEFAULT or n_lots < STAGE_THREADS_MIN_LOTS:
+    if n_lots < STAGE_THREADS_MIN_LOTS:
         return 1
     return parallel.n_threads()
 
