@@ -172,6 +172,7 @@ def measure_pipeline(
     With ``formato="ambos"`` both formats are written (GeoParquet first); the total includes only the first
     write, and ``escrituras_s`` holds each write's seconds.
     """
+    import quitogeo.io  # noqa: F401 - imported before the clock starts, as the floor imports pyogrio
     from quitogeo.export.gpkg import write_results
     from quitogeo.pipeline import run
     from quitogeo.rules import load_rules
