@@ -10,7 +10,9 @@ a DataFrame aligned to their index, so a backend may call them per partition.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import geopandas as gpd
@@ -61,7 +63,7 @@ class LotIndex:
         Joins running side by side in threads would otherwise each build them the first time they need one.
         """
         _levels(self)
-        _convex_quads(self)
+        _strict_quads(self)
 
     @property
     def bounds(self) -> npt.NDArray[np.float64]:
@@ -284,7 +286,8 @@ class Overlaps:
     Where ``exact`` is True, ``area`` is the overlap area :func:`overlap_pairs` has always given (the lot's
     own area when the zone covers it, else the area of their GEOS intersection); elsewhere (lots on the zone's
     boundary) it is NaN until :meth:`settle` computes it. :meth:`above` decides thresholds with cheap lower
-    bounds first, so every decision is the one the exact areas give.
+    bounds first, and :meth:`settle_ranks` orders a lot's pairs with an upper bound, so every decision is the
+    one the exact areas give.
     """
 
     idx: LotIndex
@@ -294,6 +297,8 @@ class Overlaps:
     area: npt.NDArray[np.float64]
     exact: npt.NDArray[np.bool_]
     copies: list[npt.NDArray[np.object_]] = field(default_factory=list, repr=False)
+    # per zone layer, shared by the pairs taken from these: zone validity, prepared boundaries, zone overlaps
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def settle(self, mask: npt.NDArray[np.bool_]) -> None:
         """Compute the exact areas of the pairs in ``mask`` (in place; GEOS intersections in threads)."""
@@ -314,18 +319,54 @@ class Overlaps:
             self.area[keep],
             self.exact[keep],
             self.copies,
+            self.cache,
         )
+
+    def _copies(self) -> list[npt.NDArray[np.object_]]:
+        if not self.copies:
+            self.copies = parallel.prepared_copies(self.zones)
+        return self.copies
+
+    def _valid_zones(self) -> npt.NDArray[np.bool_]:
+        """Which zones are valid polygons (the bounds below rely on polygon interiors and areas)."""
+        if "valid" not in self.cache:
+            z = self.zones
+            ok = ~shapely.is_missing(z)
+            ok[ok] = np.isin(shapely.get_type_id(z[ok]), (3, 6)) & shapely.is_valid(z[ok])
+            self.cache["valid"] = ok
+        return self.cache["valid"]  # type: ignore[no-any-return]
+
+    def _edges(self) -> list[npt.NDArray[np.object_]]:
+        """Per thread, a prepared copy of the zones' boundaries (for distance tests)."""
+        if "edges" not in self.cache:
+            edges = np.full(len(self.zones), None, dtype=object)
+            ok = self._valid_zones()
+            edges[ok] = shapely.boundary(self.zones[ok])
+            self.cache["edges"] = parallel.prepared_copies(edges)
+        return self.cache["edges"]  # type: ignore[no-any-return]
 
     def above(self, threshold: float) -> npt.NDArray[np.bool_]:
         """Pairs whose exact overlap exceeds ``threshold`` (≥ 0).
 
-        A boundary pair is decided without its intersection when a corner triangle of the (convex) lot, inside
-        the zone, is larger than ``threshold`` by :data:`BOUND_MARGIN_M2`; the others are settled exactly.
+        A boundary pair is decided without its intersection when a disk inside the (convex) lot and inside
+        the zone has an area larger than ``threshold`` by :data:`BOUND_MARGIN_M2` (:func:`_disk_clears`);
+        the others are settled exactly.
         """
         open_ = np.flatnonzero(~self.exact)
         if len(open_):
-            copies = self.copies or parallel.prepared_copies(self.zones)
-            sure = _corner_clears(self.idx, copies, self.lot[open_], self.zone[open_], threshold)
+            sure = np.zeros(len(open_), dtype=bool)
+            valid = self._valid_zones()[self.zone[open_]]
+            if valid.any():
+                near = self.cache.get("near_edges")
+                sure[valid] = _disk_clears(
+                    self.idx,
+                    self._copies(),
+                    self._edges() if near is None else near,
+                    self.lot[open_[valid]],
+                    self.zone[open_[valid]],
+                    threshold,
+                    len(self.zones),
+                )
             mask = np.zeros(len(self.lot), dtype=bool)
             mask[open_[~sure]] = True
             self.settle(mask)
@@ -339,20 +380,66 @@ class Overlaps:
         counts = np.bincount(self.lot, minlength=len(self.idx))
         self.settle(counts[self.lot] > 1)
 
+    def settle_ranks(self, *, full: bool = False) -> npt.NDArray[np.float64]:
+        """Settle what ranking each lot's pairs by overlap needs; return keys ranking them as exact areas do.
+
+        In a lot with several pairs, one "lead" pair is settled: an exact one if there is (a zone covering the
+        lot), else the zone holding the lot's centre (usually the largest share). Every other zone ``C`` of
+        the lot then overlaps it by at most ``area(lot) − a + area(A ∩ C)``, ``a`` being the lead zone ``A``'s
+        exact overlap (the lot's parts in ``A`` and in ``C`` share at most ``A ∩ C``, which is empty — zero
+        area — for zones that only touch, as in a tessellation): when ``a`` exceeds that bound by
+        :data:`BOUND_MARGIN_M2`, ``C`` surely ranks below the lead and its intersection is not computed
+        (:func:`_lead_bounds`). Every other pair is settled.
+
+        Parameters
+        ----------
+        full : bool, optional
+            False: only each lot's largest pair must rank first (ties: the lowest zone). True: the whole order
+            within each lot, so a bounded pair is left unsettled only in lots of two pairs.
+
+        Returns
+        -------
+        numpy.ndarray of float
+            Per pair: the exact area, or -inf for a pair left unsettled (it ranks below its lot's lead, and
+            — with ``full`` — is the lot's only other pair). Pairs of single-pair lots keep NaN when open.
+        """
+        counts = np.bincount(self.lot, minlength=len(self.idx))
+        shared = counts[self.lot] > 1
+        if full:
+            self.settle(counts[self.lot] > 2)
+            shared &= counts[self.lot] == 2
+        below = _lead_bounds(self, shared)
+        self.settle(shared & ~below)
+        key = self.area.copy()
+        key[below] = -np.inf
+        return key
+
 
 def _contains_xy(zones: npt.NDArray[np.object_], xy: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
     return np.asarray(shapely.contains_xy(zones, xy[:, 0], xy[:, 1]), dtype=bool)
 
 
-def _convex_quads(
+def _strict_quads(
     idx: LotIndex,
-) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Find the lots that are convex quadrilaterals (most are), once per :class:`LotIndex`.
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Find the lots that are strictly convex quadrilaterals (most lots) and their edges, once per index.
 
-    Returns each lot's row in the other two arrays (-1 for other lots), their four vertices (rows, 4, 2) and
-    the area of the half-edge corner triangle at each vertex (rows, 4).
+    Every corner of such a lot turns the same way by a margin far above rounding, so it is a simple convex
+    polygon (valid): connected, and the intersection of its four edges' inner half-planes.
+
+    Returns
+    -------
+    pos : numpy.ndarray of int
+        Each lot's row in the other arrays (-1 for other lots).
+    corner : numpy.ndarray of float
+        (2, 4, rows): x and y of the four vertices, counter-clockwise.
+    normal : numpy.ndarray of float
+        (2, 4, rows): unit normal of each edge (vertex ``i`` to ``i + 1``), pointing inside.
+    offset : numpy.ndarray of float
+        (4, rows): the signed distance of a point ``p`` to edge ``i``'s line, positive inside, is
+        ``normal[:, i] · p − offset[i]`` (off by a few 1e-9 m at TM-Quito magnitudes).
     """
-    cached = idx.cache.get("quads")
+    cached = idx.cache.get("strict_quads")
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     g = idx.geoms
@@ -361,70 +448,426 @@ def _convex_quads(
     ok[ok] = parallel.elementwise(shapely.get_num_coordinates, g[ok]) == 5
     sel = np.flatnonzero(ok)
     # such a polygon lists exactly its exterior ring's coordinates (no ring objects built); chunks of lots
-    # give their coordinates in lot order, so the threads' pieces concatenate to the one-call array
-    ring = parallel.elementwise(shapely.get_coordinates, g[sel]).reshape(len(sel), 5, 2)[:, :4]
-    prev, nxt = ring[:, [3, 0, 1, 2]], ring[:, [1, 2, 3, 0]]
-    # corner turns (differences of nearby coordinates: small, exact-enough products); convex = one sign
-    a, b = prev - ring, nxt - ring
-    turn = a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
-    convex = (turn >= 0).all(axis=1) | (turn <= 0).all(axis=1)
+    # give their coordinates in lot order, so the threads' pieces concatenate to the one-call array.
+    # Edge-major layout (corner, lot): every step below is a pass over contiguous rows, and gathering the
+    # lots of many pairs gives contiguous (4, pairs) arrays.
+    xy = parallel.elementwise(shapely.get_coordinates, g[sel]).reshape(len(sel), 5, 2)
+    x, y = np.ascontiguousarray(xy[:, :4, 0].T), np.ascontiguousarray(xy[:, :4, 1].T)
+    ex, ey = np.roll(x, -1, axis=0) - x, np.roll(y, -1, axis=0) - y  # differences of nearby coordinates
+    # corner turns (small, exact-enough products); strictly convex = every turn of one sign, far above the
+    # rounding of the turns (~1e-8 m²)
+    turn = np.roll(ex, 1, axis=0) * ey - np.roll(ey, 1, axis=0) * ex
+    ccw = (turn > 8e-6).all(axis=0)
+    cw = (turn < -8e-6).all(axis=0)
+    keep = ccw | cw
+    if not keep.all():
+        x, y, ex, ey, cw = x[:, keep], y[:, keep], ex[:, keep], ey[:, keep], cw[keep]
+    if cw.any():  # clockwise rings reversed: the inside is then left of every edge
+        x[:, cw], y[:, cw] = x[::-1, cw], y[::-1, cw]
+        ex, ey = np.roll(x, -1, axis=0) - x, np.roll(y, -1, axis=0) - y
+    length = np.hypot(ex, ey)
+    nx, ny = -ey / length, ex / length
     pos = np.full(len(g), -1, dtype=np.intp)
-    pos[sel[convex]] = np.arange(int(convex.sum()))
-    # half of |a × b| / 4: the triangle's legs are half the edges
-    quads = (pos, np.ascontiguousarray(ring[convex]), np.abs(turn[convex]) / 8.0)
-    idx.cache["quads"] = quads
-    return quads
+    pos[sel[keep]] = np.arange(int(keep.sum()))
+    out = (pos, np.stack([x, y]), np.stack([nx, ny]), nx * x + ny * y)
+    idx.cache["strict_quads"] = out
+    return out
 
 
-def _corner_clears(
+#: Slack (m) for the disk tests of :func:`_disk_clears`: the numpy distances to the lot's edges and GEOS's
+#: point–boundary distances are computed from coordinates rounded to ~2e-9 m at TM-Quito magnitudes.
+DISK_SLACK_M: float = 1e-6
+
+#: Where :func:`_disk_clears` looks for a disk, in turn, for the pairs not cleared yet: each corner of the
+#: lot moved in along its bisector until the disk fits (the zone boundary crosses most boundary lots near a
+#: corner of the part it cuts off), each edge's midpoint moved in, then each corner a quarter of the way to
+#: the lot's centre (deeper parts).
+DISK_ANCHORS: tuple[str, ...] = ("corner", "edge", "quarter")
+
+
+def _disk_points(
+    idx: LotIndex, rows: npt.NDArray[np.intp], anchor: str, depth: float
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Candidate disk centres (x, y), each (4, k): one per corner or edge of the lots ``rows``."""
+    _, corner, normal, _ = _strict_quads(idx)
+    cx, cy = corner[0][:, rows], corner[1][:, rows]
+    if anchor == "quarter":
+        return cx + 0.25 * (cx.mean(axis=0) - cx), cy + 0.25 * (cy.mean(axis=0) - cy)
+    nx, ny = normal[0][:, rows], normal[1][:, rows]
+    if anchor == "edge":
+        return (cx + np.roll(cx, -1, axis=0)) / 2 + depth * nx, (
+            cy + np.roll(cy, -1, axis=0)
+        ) / 2 + depth * ny
+    # along the corner's bisector, ``depth`` from both its edges' lines (n_prev + n)·d / (1 + n_prev · n)
+    px, py = np.roll(nx, 1, axis=0), np.roll(ny, 1, axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k = depth / (1.0 + nx * px + ny * py)
+    return cx + k * (nx + px), cy + k * (ny + py)
+
+
+def _depth_in(
+    idx: LotIndex, rows: npt.NDArray[np.intp], px: npt.NDArray[np.float64], py: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """Distance (4, k) from points to the nearest edge line of the lots ``rows``, negative outside.
+
+    For a convex polygon, a point at distance ``d`` from every edge line, on its inner side, is the centre
+    of a disk of radius ``d`` inside it.
+    """
+    _, _, normal, offset = _strict_quads(idx)
+    nx, ny, off = normal[0][:, rows], normal[1][:, rows], offset[:, rows]
+    depth = np.full(px.shape, np.inf)
+    with np.errstate(invalid="ignore"):
+        for i in range(4):
+            # np.minimum keeps a NaN (a point that could not be placed), which never passes a ``>=`` test
+            depth = np.minimum(depth, nx[i] * px + ny[i] * py - off[i])
+    return depth
+
+
+def _clear_of(edges: npt.NDArray[np.object_], xy: npt.NDArray[np.float64], distance: float) -> Any:
+    """Whether each point ``xy`` lies farther than ``distance`` from its zone's (prepared) boundary."""
+    return ~np.asarray(shapely.dwithin(edges, shapely.points(xy), distance), dtype=bool)
+
+
+def _segment_distance(
+    p: npt.NDArray[np.float64], a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """Distance from points ``p`` to segments ``a``–``b`` (each (k, 2)), from differences of nearby points."""
+    v, w = b - a, p - a
+    vv = (v * v).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.where(vv > 0, np.clip((w * v).sum(axis=1) / vv, 0.0, 1.0), 0.0)
+    d = w - t[:, None] * v
+    return np.hypot(d[:, 0], d[:, 1])  # type: ignore[no-any-return]
+
+
+def _clear_of_near(
+    near: _NearEdges, key: npt.NDArray[np.int64], xy: npt.NDArray[np.float64], distance: float
+) -> npt.NDArray[np.bool_]:
+    """Whether each point ``xy`` lies farther than ``distance`` from every segment of its pair (``key``).
+
+    The segments listed for a lot–zone pair are all those of the zone's boundary whose boxes meet the lot's
+    box; a point at least ``distance`` inside the lot is farther than that from every other one.
+    """
+    at = np.minimum(np.searchsorted(near.key, key), max(len(near.key) - 1, 0))
+    found = near.key[at] == key if len(near.key) else np.zeros(len(key), dtype=bool)
+    count = np.where(found, near.stop[at] - near.start[at], 0)
+    point = np.repeat(np.arange(len(key)), count)
+    first = np.repeat(near.start[at] - np.cumsum(count) + count, count)
+    seg = first + np.arange(int(count.sum()))
+    d = _segment_distance(xy[point], near.a[seg], near.b[seg])
+    nearest = np.full(len(key), np.inf)
+    np.minimum.at(nearest, point, d)
+    return nearest > distance  # type: ignore[no-any-return]
+
+
+def _disk_clears(
     idx: LotIndex,
     copies: list[npt.NDArray[np.object_]],
+    edges: list[npt.NDArray[np.object_]] | _NearEdges,
     lot: npt.NDArray[np.intp],
     zone: npt.NDArray[np.intp],
     threshold: float,
+    n_zones: int,
 ) -> npt.NDArray[np.bool_]:
-    """Pairs whose overlap surely exceeds ``threshold``: the zone covers a corner triangle of the lot larger.
+    """Pairs whose overlap surely exceeds ``threshold``: a disk larger than it lies in the lot and the zone.
 
-    The corner triangle at a vertex joins it to the midpoints of its two edges; for a convex lot it lies
-    inside the lot, so a zone covering it overlaps the lot by at least its area. Only triangles larger than
-    ``threshold`` + :data:`BOUND_MARGIN_M2` whose vertex lies in the zone (a cheap point test) are tested.
-    Lots other than convex quadrilaterals (most lots are) are never cleared here.
+    A disk of radius ``r`` with ``π r²`` > ``threshold`` + :data:`BOUND_MARGIN_M2` is looked for at the points
+    of :data:`DISK_ANCHORS`: its centre at least ``r`` inside every edge line of the (convex) lot — numpy —,
+    inside the zone (a prepared point-in-polygon test) and farther than ``r`` from the zone's boundary (in
+    numpy from the segments near the lot, ``edges`` a :class:`_NearEdges`, else a prepared distance test
+    against the zones' boundaries ``edges``, one candidate point per pair at a time): the disk then lies in
+    the interiors of both, so their overlap is at least its area. Only strictly convex quadrilateral lots
+    (most lots, :func:`_strict_quads`) and valid zones are cleared here.
     """
     sure = np.zeros(len(lot), dtype=bool)
     if len(lot) == 0:
         return sure
-    pos_all, ring, tri_area = _convex_quads(idx)
-    if len(ring) == 0:
-        return sure
+    pos_all = _strict_quads(idx)[0]
+    r = math.sqrt((threshold + BOUND_MARGIN_M2) / math.pi) * (1 + 1e-6) + DISK_SLACK_M
+    # the candidate centres are put a little deeper than r, so that rounding never pushes them out
+    depth = r * 1.01 + 2 * DISK_SLACK_M
     p = pos_all[lot]
-    # candidate corners: large enough, on a convex lot
-    large = tri_area[np.maximum(p, 0)] > threshold + BOUND_MARGIN_M2
-    pair_i, corner = np.nonzero((p >= 0)[:, None] & large)
-    if len(pair_i) == 0:
-        return sure
-    li = p[pair_i]
-    vin = parallel.prepared_pairs(_contains_xy, copies, zone[pair_i], ring[li, corner], min_chunk=8_000)
-    pair_i, corner, li = pair_i[vin], corner[vin], li[vin]
-    # half-edge triangles first; where the zone boundary cuts them, triangles on a fifth of the edges (1/25
-    # of the area: still well above a sliver tolerance on ordinary lots)
-    for frac in (0.5, 0.2):
-        todo = np.flatnonzero(
-            ~sure[pair_i] & (tri_area[li, corner] * (frac / 0.5) ** 2 > threshold + BOUND_MARGIN_M2)
-        )
-        # one corner per pair at a time (the candidates are sorted by pair): most pairs clear with their
-        # first, so their other corners' triangles are never built nor tested
-        while len(todo):
-            pt = pair_i[todo]
-            first = np.r_[True, pt[1:] != pt[:-1]]
-            now, todo = todo[first], todo[~first]
-            pi, co, lj = pair_i[now], corner[now], li[now]
-            v, before, after = ring[lj, co], ring[lj, (co - 1) % 4], ring[lj, (co + 1) % 4]
-            tri = np.stack([v, v + frac * (before - v), v + frac * (after - v), v], axis=1)
-            tri_g = np.asarray(parallel.elementwise(shapely.polygons, tri, min_chunk=8_000), dtype=object)
-            inside = parallel.prepared_pairs(shapely.covers, copies, zone[pi], tri_g, min_chunk=4_000)
-            sure[pi[inside]] = True
-            todo = todo[~sure[pair_i[todo]]]
+    cand = np.flatnonzero(p >= 0)
+    near = partial(_clear_of, distance=r + DISK_SLACK_M)
+    for anchor in DISK_ANCHORS:
+        cand = cand[~sure[cand]]
+        if len(cand) == 0:
+            break
+        rows = p[cand]
+        px, py = _disk_points(idx, rows, anchor, depth)
+        # pair-major order: the candidate points of a pair are consecutive
+        pair_i, k = np.nonzero((_depth_in(idx, rows, px, py) >= r + DISK_SLACK_M).T)
+        pi, xy = cand[pair_i], np.column_stack([px[k, pair_i], py[k, pair_i]])
+        inside = parallel.prepared_pairs(_contains_xy, copies, zone[pi], xy, min_chunk=8_000)
+        pi, xy = pi[inside], xy[inside]
+        if isinstance(edges, _NearEdges):
+            key = lot[pi].astype(np.int64) * n_zones + zone[pi]
+            sure[pi[_clear_of_near(edges, key, xy, r + DISK_SLACK_M)]] = True
+            continue
+        # one point per pair at a time: most pairs clear with their first
+        while len(pi):
+            first = np.r_[True, pi[1:] != pi[:-1]]
+            now = pi[first]
+            clear = parallel.prepared_pairs(near, edges, zone[now], xy[first], min_chunk=4_000)
+            sure[now[clear]] = True
+            pi, xy = pi[~first], xy[~first]
+            left = ~sure[pi]
+            pi, xy = pi[left], xy[left]
     return sure
+
+
+def _zone_overlaps(
+    ov: Overlaps, za: npt.NDArray[np.intp], zc: npt.NDArray[np.intp]
+) -> npt.NDArray[np.float64]:
+    """Overlap area of zones ``za`` and ``zc`` (pairwise), once per distinct pair of zones.
+
+    Zones whose interiors do not meet (they touch, as in a tessellation: an exact predicate) overlap by
+    zero; the others by the area of their GEOS intersection.
+    """
+    nz = len(ov.zones)
+    lo, hi = np.minimum(za, zc).astype(np.int64), np.maximum(za, zc).astype(np.int64)
+    keys, inv = np.unique(lo * nz + hi, return_inverse=True)
+    known: dict[int, float] = ov.cache.setdefault("zone_overlaps", {})
+    todo = np.array([k for k in keys.tolist() if k not in known], dtype=np.int64)
+    if len(todo):
+        a, c = todo // nz, todo % nz
+        other = ov.zones[c]
+        # zones sharing a lot nearly always meet: "touches" alone tells most pairs apart (the few disjoint
+        # ones are intersected, to an area of zero)
+        meet = ~parallel.prepared_pairs(shapely.touches, ov._copies(), a, other, min_chunk=2_000)
+        area = np.zeros(len(todo))
+        area[meet] = _overlap_area(ov.zones[a[meet]], other[meet])
+        known.update(zip(todo.tolist(), area.tolist(), strict=True))
+    return np.array([known[k] for k in keys.tolist()], dtype=np.float64)[inv.reshape(-1)]
+
+
+def _lead_bounds(ov: Overlaps, shared: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """Settle one lead pair per lot among the pairs in ``shared``; return the pairs surely smaller than it.
+
+    See :meth:`Overlaps.settle_ranks`. For valid polygons, with ``L`` the lot, ``A`` the lead zone and ``C``
+    another: ``|L∩A| + |L∩C| − |L∩A∩C| = |L∩(A∪C)| ≤ |L|`` and ``|L∩A∩C| ≤ |A∩C|``, so
+    ``|L∩C| ≤ |L| − |L∩A| + |A∩C|``. The computed areas differ from the true ones by far less than
+    :data:`BOUND_MARGIN_M2`, so a lead exceeding the bound by that margin also exceeds ``C``'s computed
+    area: ``C`` can neither win nor tie.
+    """
+    below = np.zeros(len(ov.lot), dtype=bool)
+    sel = np.flatnonzero(shared)
+    if len(sel) == 0:
+        return below
+    idx = ov.idx
+    lot, zone, exact = ov.lot[sel], ov.zone[sel], ov.exact[sel]
+    # the lead: the largest exact pair where there is one, else the zone holding the lot's centre
+    holds = np.zeros(len(sel), dtype=bool)
+    lots_exact = np.zeros(len(idx), dtype=bool)
+    lots_exact[lot[exact]] = True
+    look = np.flatnonzero(~exact & ~lots_exact[lot])
+    if len(look):
+        pos_all, corner, _, _ = _strict_quads(idx)
+        b = idx.bounds[lot[look]]
+        centre = np.column_stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2])
+        quad = pos_all[lot[look]]
+        rows = quad[quad >= 0]
+        centre[quad >= 0] = np.column_stack(
+            [corner[0][:, rows].mean(axis=0), corner[1][:, rows].mean(axis=0)]
+        )
+        holds[look] = parallel.prepared_pairs(_contains_xy, ov._copies(), zone[look], centre, min_chunk=8_000)
+    rank = np.where(exact, 2.0, np.where(holds, 1.0, 0.0))
+    order = np.lexsort((zone, -np.where(exact, ov.area[sel], 0.0), -rank, lot))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = lot[order][1:] != lot[order][:-1]
+    lead = sel[order[first]]
+    settle = np.zeros(len(ov.lot), dtype=bool)
+    settle[lead] = True
+    ov.settle(settle)
+    lead_area = np.full(len(idx), np.nan)
+    lead_zone = np.full(len(idx), -1, dtype=np.intp)
+    lead_area[ov.lot[lead]] = ov.area[lead]
+    lead_zone[ov.lot[lead]] = ov.zone[lead]
+    others = sel[~settle[sel] & ~ov.exact[sel]]
+    if len(others) == 0:
+        return below
+    ol, oz = ov.lot[others], ov.zone[others]
+    a, lam = lead_area[ol], idx.area[ol]
+    valid = ov._valid_zones()
+    # cheapest tests first: the bound without the zones' overlap (never below it), then validity
+    cand = (a > lam - a + BOUND_MARGIN_M2) & valid[oz] & valid[lead_zone[ol]]
+    ci = np.flatnonzero(cand)
+    if len(ci):
+        cand[ci] = a[ci] > lam[ci] - a[ci] + _zone_overlaps(ov, lead_zone[ol[ci]], oz[ci]) + BOUND_MARGIN_M2
+        # the lot must be a valid polygon too: strictly convex quadrilaterals are; others are checked
+        ci = np.flatnonzero(cand & (_strict_quads(idx)[0][ol] < 0))
+        geoms = idx.geoms[ol[ci]]
+        cand[ci] = np.isin(shapely.get_type_id(geoms), (3, 6)) & parallel.elementwise(
+            shapely.is_valid, geoms, min_chunk=8_000
+        )
+    below[others[cand]] = True
+    return below
+
+
+#: Margin (m) by which the numpy tests of :func:`_edge_states` must hold to decide a lot–segment pair: the
+#: distances they compute from TM-Quito coordinates (~1e7 m, rounded to ~2e-9 m) are off by far less; a
+#: pair within the margin is left to GEOS's exact predicates.
+EDGE_MARGIN_M: float = 1e-6
+
+
+def _edge_states(
+    quads: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]],
+    rows: npt.NDArray[np.intp],
+    a: npt.NDArray[np.float64],
+    b: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """For segments ``a``–``b`` (k, 2) against the convex lots ``rows`` of :func:`_strict_quads`.
+
+    ``quads`` are its corner, normal and offset arrays.
+
+    Returns
+    -------
+    apart : numpy.ndarray of bool
+        The segment surely misses the lot: the lot's four corners on one side of the segment's line, or
+        both ends outside one edge of the lot, by :data:`EDGE_MARGIN_M` (separating axes of two convex sets).
+    inside : numpy.ndarray of bool
+        A point of the segment surely lies in the lot's interior: more than the margin inside all four edges.
+    """
+    m = EDGE_MARGIN_M
+    corner, normal, offset = quads
+    ax, ay, bx, by = a[:, 0], a[:, 1], b[:, 0], b[:, 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # the segment's line first: most candidate lots lie wholly on one side of it
+        sx, sy = ay - by, bx - ax
+        slen = np.hypot(sx, sy)
+        sx, sy = sx / slen, sy / slen
+        so = sx * ax + sy * ay
+        cx, cy = corner[0][:, rows], corner[1][:, rows]
+        side = sx * cx + sy * cy - so  # (4, k)
+        apart = (side > m).all(axis=0) | (side < -m).all(axis=0)
+        inside = np.zeros(len(rows), dtype=bool)
+        near = np.flatnonzero(~apart)
+        r = rows[near]
+        ax, ay, bx, by = ax[near], ay[near], bx[near], by[near]
+        nx, ny, off = normal[0][:, r], normal[1][:, r], offset[:, r]
+        da = nx * ax + ny * ay - off
+        db = nx * bx + ny * by - off
+        missed = ((da < -m) & (db < -m)).any(axis=0)
+        # the part of the segment at least 2 m inside every edge: t in [lo, hi] (Cyrus–Beck clipping)
+        grow = db - da
+        bound = (2 * m - da) / grow
+        lo = np.where(grow > 0, bound, 0.0).max(axis=0, initial=0.0)
+        hi = np.where(grow < 0, bound, 1.0).min(axis=0, initial=1.0)
+        t = np.clip((lo + hi) / 2, 0.0, 1.0)
+        inside[near] = (lo <= hi) & ((da + t * grow) > m).all(axis=0)
+        apart[near] = missed
+    return apart, inside
+
+
+@dataclass(frozen=True)
+class _NearEdges:
+    """The zone boundary segments near each lot, from :func:`_edge_pairs`, for :func:`_disk_clears`.
+
+    For a lot–zone key ``lot * len(zones) + zone`` at position ``i`` of the sorted :attr:`key`, the segments
+    whose boxes meet the lot's box run from ``a[start[i]:stop[i]]`` to ``b[start[i]:stop[i]]``: every
+    segment of the zone's boundary that can come near a point inside the lot.
+    """
+
+    key: npt.NDArray[np.int64]
+    start: npt.NDArray[np.intp]
+    stop: npt.NDArray[np.intp]
+    a: npt.NDArray[np.float64]
+    b: npt.NDArray[np.float64]
+
+
+def _edge_pairs(
+    idx: LotIndex, zones: npt.NDArray[np.object_], copies: list[npt.NDArray[np.object_]]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.bool_], _NearEdges | None]:
+    """Lot–zone pairs that intersect, and whether the zone covers the lot: GEOS's answers, mostly without it.
+
+    Every lot whose box meets a zone's box is a candidate. For a lot that is a strictly convex quadrilateral
+    (:func:`_strict_quads`) and a valid zone, the zone's boundary segments near the lot are tested in numpy
+    (:func:`_edge_states`): a segment point inside the lot puts the zone's boundary in the lot's interior —
+    the zone intersects the lot and does not cover it —; with every segment clear of the lot, the lot lies
+    wholly in the zone's interior or wholly outside it (it is connected and meets no boundary), which its
+    first vertex tells (a prepared point-in-polygon test). Only the remaining pairs — a boundary within
+    :data:`EDGE_MARGIN_M` of the lot, other lots, invalid zones — go through GEOS's prepared ``covers`` and
+    ``intersects``, exactly as every pair used to.
+
+    Returns
+    -------
+    lot, zone : numpy.ndarray of int
+        The intersecting pairs (unsorted).
+    covered : numpy.ndarray of bool
+        Whether the zone covers the lot.
+    near : _NearEdges or None
+        The boundary segments near the strictly convex lots, per lot–zone (None when none were looked at).
+    """
+    nz = len(zones)
+    near: _NearEdges | None = None
+    zq, lq = parallel.query(idx.tree, zones, min_chunk=64)
+    zq, lq = zq.astype(np.int64), lq.astype(np.intp)
+    pos, corner, normal, offset = _strict_quads(idx)
+    real = ~shapely.is_missing(zones)
+    valid = real.copy()
+    valid[real] = np.isin(shapely.get_type_id(zones[real]), (3, 6)) & shapely.is_valid(zones[real])
+    simple = (pos[lq] >= 0) & valid[zq]
+    # per candidate pair: 0 = clear of the zone's boundary, 1 = boundary inside the lot, 2 = undecided
+    state = np.where(simple, 0, 2).astype(np.int8)
+    vz = np.flatnonzero(valid)
+    if len(vz) and simple.any():
+        parts, part_zone = shapely.get_parts(zones[vz], return_index=True)
+        rings, ring_part = shapely.get_rings(parts, return_index=True)
+        xy, ring_of = shapely.get_coordinates(rings, return_index=True)
+        seg = np.flatnonzero(ring_of[:-1] == ring_of[1:])
+        seg_zone = vz[part_zone[ring_part[ring_of[seg]]]].astype(np.int64)
+        lines = np.asarray(
+            parallel.elementwise(shapely.linestrings, np.stack([xy[seg], xy[seg + 1]], axis=1)), dtype=object
+        )
+        si, li = parallel.query(idx.tree, lines, min_chunk=4_000)
+        keep = pos[li] >= 0
+        si, li = si[keep], li[keep].astype(np.intp)
+
+        def part(start: int, stop: int) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+            s = seg[si[start:stop]]
+            return _edge_states((corner, normal, offset), pos[li[start:stop]], xy[s], xy[s + 1])
+
+        done = parallel.map_chunks(part, len(si), min_chunk=20_000)
+        apart = np.concatenate([d[0] for d in done]) if done else np.zeros(0, dtype=bool)
+        inside = np.concatenate([d[1] for d in done]) if done else np.zeros(0, dtype=bool)
+        # per lot–zone: one segment inside decides (1); else any undecided segment leaves it to GEOS (2)
+        key = li.astype(np.int64) * nz + seg_zone[si]
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, np.intp)
+        ukey = key[starts]
+        pair_state = np.zeros(len(starts), dtype=np.int8)
+        if len(starts):
+            undecided = np.logical_or.reduceat(~(apart | inside)[order], starts)
+            pair_state[undecided] = 2
+            pair_state[np.logical_or.reduceat(inside[order], starts)] = 1
+        ends = np.r_[starts[1:], len(key)].astype(np.intp)
+        sorted_seg = seg[si[order]]
+        near = _NearEdges(ukey, starts.astype(np.intp), ends, xy[sorted_seg], xy[sorted_seg + 1])
+        cand_key = lq.astype(np.int64) * nz + zq
+        at = np.searchsorted(ukey, cand_key)
+        found = at < len(ukey)
+        found[found] = ukey[at[found]] == cand_key[found]
+        hit = simple & found
+        state[hit] = pair_state[at[hit]]
+    covered = np.zeros(len(zq), dtype=bool)
+    meets = state == 1
+    clear = np.flatnonzero(state == 0)
+    if len(clear):
+        first = corner[:, 0, pos[lq[clear]]].T  # the lot's first vertex
+        covered[clear] = parallel.prepared_pairs(_contains_xy, copies, zq[clear], first, min_chunk=8_000)
+        meets[clear] = covered[clear]
+    rest = np.flatnonzero(state == 2)
+    if len(rest):
+        geoms = idx.geoms[lq[rest]]
+        cov = parallel.prepared_pairs(shapely.covers, copies, zq[rest], geoms, min_chunk=4_000)
+        hits = cov.copy()
+        hits[~cov] = parallel.prepared_pairs(
+            shapely.intersects, copies, zq[rest[~cov]], geoms[~cov], min_chunk=4_000
+        )
+        covered[rest] = cov
+        meets[rest] = hits
+    return lq[meets], zq[meets].astype(np.intp), covered[meets], near
 
 
 #: Cells of the quadtree level that :func:`_lots_in_boxes` counts lots with (the finest level with at most
@@ -454,7 +897,21 @@ def _lots_in_boxes(idx: LotIndex, zones: npt.NDArray[np.object_]) -> int:
     return int(counts[cell].sum())
 
 
-def overlaps(idx: LotIndex, zones: npt.NDArray[np.object_]) -> Overlaps:
+def _interiors_apart(zones: npt.NDArray[np.object_], tree: shapely.STRtree) -> bool:
+    """Whether no two of the (valid) zones have interiors that meet (a tessellation, or separate zones).
+
+    Then no zone meets another's interior: a point of one's boundary inside the other's interior would have
+    points of both interiors around it.
+    """
+    real = ~shapely.is_missing(zones)
+    if not shapely.is_valid(zones[real]).all():
+        return False
+    zi, zk = tree.query(zones, predicate="intersects")
+    pair = zi < zk
+    return bool(shapely.touches(zones[zi[pair]], zones[zk[pair]]).all())
+
+
+def overlaps(idx: LotIndex, zones: npt.NDArray[np.object_], *, boundary: bool = True) -> Overlaps:
     """Lot–zone pairs whose interiors may meet, exact where cheap (see :class:`Overlaps`).
 
     The lots' quadtree (built once per :class:`LotIndex`) is walked from coarse to fine: a cell whose lots'
@@ -469,6 +926,9 @@ def overlaps(idx: LotIndex, zones: npt.NDArray[np.object_]) -> Overlaps:
         The lots.
     zones : numpy.ndarray
         Zone geometries (polygons).
+    boundary : bool, optional
+        False when only the lots a zone covers are wanted (every pair then exact): the lots on zone
+        boundaries are not looked for.
 
     Returns
     -------
@@ -485,15 +945,18 @@ def overlaps(idx: LotIndex, zones: npt.NDArray[np.object_]) -> Overlaps:
     estimate = _lots_in_boxes(idx, zones)
     if estimate < limit or (estimate < 4 * limit and idx.tree.query(zones).shape[1] < limit):
         # zones of a few hundred lots (PIT, AIVA, PUOS): nearly every cell of the quadtree would be crossed
-        # by a boundary, and the tree's own prepared-intersects query is cheaper
-        zq, lq = parallel.query(idx.tree, zones, predicate="intersects", min_chunk=64)
-        covered = parallel.prepared_pairs(shapely.covers, copies, zq, idx.geoms[lq], min_chunk=4_000)
+        # by a boundary; the lots are matched one by one, mostly by numpy tests against the zones' edges
+        lq, zq, covered, near = _edge_pairs(idx, zones, copies)
+        if not boundary:
+            zq, lq, covered = zq[covered], lq[covered], covered[covered]
         area = np.where(covered, idx.area[lq], np.nan)
-        order = np.lexsort((zq, lq))
+        order = np.argsort(lq.astype(np.int64) * len(zones) + zq, kind="stable")  # by lot, then zone
         lq, zq = lq[order].astype(np.intp), zq[order].astype(np.intp)
-        return Overlaps(idx, zones, lq, zq, area[order], covered[order], copies)
+        cache: dict[str, Any] = {} if near is None else {"near_edges": near}
+        return Overlaps(idx, zones, lq, zq, area[order], covered[order], copies, cache)
     levels = _levels(idx)
     ztree = shapely.STRtree(zones)
+    apart = _interiors_apart(zones, ztree)
     lots_in: list[npt.NDArray[np.intp]] = []
     zones_in: list[npt.NDArray[np.intp]] = []
     top = len(levels.starts) - 1
@@ -508,6 +971,10 @@ def overlaps(idx: LotIndex, zones: npt.NDArray[np.object_]) -> Overlaps:
         # each thread tests its chunk against its own prepared copy of the zones
         inside = parallel.prepared_pairs(shapely.contains_properly, copies, zj, boxes[ci], min_chunk=4_000)
         crossed = ~inside
+        if apart:  # a cell in one zone's interior meets no other zone (their interiors never meet)
+            in_one = np.zeros(len(cells), dtype=bool)
+            in_one[ci[inside]] = True
+            crossed &= ~in_one[ci]
         crossed[crossed] = parallel.prepared_pairs(
             shapely.intersects, copies, zj[crossed], boxes[ci[crossed]], min_chunk=4_000
         )
@@ -531,15 +998,18 @@ def overlaps(idx: LotIndex, zones: npt.NDArray[np.object_]) -> Overlaps:
     lot_g = idx.geoms[edge_lot]
     covered = parallel.prepared_pairs(shapely.covers, copies, edge_zone, lot_g, min_chunk=4_000)
     hit = ~covered
-    hit[hit] = parallel.prepared_pairs(
-        shapely.intersects, copies, edge_zone[hit], lot_g[hit], min_chunk=4_000
-    )
+    if boundary:
+        hit[hit] = parallel.prepared_pairs(
+            shapely.intersects, copies, edge_zone[hit], lot_g[hit], min_chunk=4_000
+        )
+    else:
+        hit[:] = False
     lot = np.concatenate([*lots_in, edge_lot[covered], edge_lot[hit]])
     zone = np.concatenate([*zones_in, edge_zone[covered], edge_zone[hit]])
     n_exact = len(lot) - int(hit.sum())
     area = np.concatenate([idx.area[lot[:n_exact]], np.full(int(hit.sum()), np.nan)])
     exact = np.arange(len(lot)) < n_exact
-    order = np.lexsort((zone, lot))
+    order = np.argsort(lot.astype(np.int64) * len(zones) + zone, kind="stable")  # by lot, then zone
     return Overlaps(idx, zones, lot[order], zone[order], area[order], exact[order], copies)
 
 
@@ -548,9 +1018,10 @@ def largest_overlap(
 ) -> tuple[Overlaps, npt.NDArray[np.intp], npt.NDArray[np.intp]]:
     """Find the zone overlapping each lot the most, with its exact overlap area (PIT, PUOS, adm. zonal).
 
-    Every overlap of a lot on a zone boundary is computed exactly: the largest needs them all, and the
-    winner's share is reported. (Deciding the winner from one exact intersection plus bounds on the others
-    was measured slower here: bounding the others needs the zones' own pairwise overlaps.)
+    A lot in several zones has one exact intersection computed first (the lead: the zone holding its
+    centre); the other zones are bounded by it and the zones' own overlap (:meth:`Overlaps.settle_ranks`),
+    and only those the bound cannot rule out are intersected. A zone ruled out keeps a NaN area; that it
+    overlaps the lot at all is shown by a disk inside both (:meth:`Overlaps.above`), else by its area.
 
     Parameters
     ----------
@@ -565,8 +1036,8 @@ def largest_overlap(
     Returns
     -------
     overlaps : Overlaps
-        The pairs with positive overlap (sorted by lot, then zone), exact for every lot in several zones and
-        for every winner (with ``exact_winner``).
+        The pairs with positive overlap (sorted by lot, then zone), exact for every winner of a lot in several
+        zones and, with ``exact_winner``, for every winner.
     lots : numpy.ndarray of int
         The lots with at least one pair.
     pairs : numpy.ndarray of int
@@ -574,12 +1045,12 @@ def largest_overlap(
     """
     ov = overlaps(idx, zones)
     if exact_winner:
-        ov.settle(np.ones(len(ov.lot), dtype=bool))
-        ov = ov.take(ov.area > 0)
-    else:
-        ov = ov.take(ov.above(0.0))
-        ov.settle_shared()
-    lots, pairs = best_per_lot(ov.lot, np.where(ov.exact, ov.area, 0.0), len(idx))
+        counts = np.bincount(ov.lot, minlength=len(idx))
+        ov.settle(counts[ov.lot] == 1)
+    ov.settle_ranks()
+    ov = ov.take(ov.above(0.0))
+    # pairs left unsettled rank below their lot's lead; a lot's single pair needs no key
+    lots, pairs = best_per_lot(ov.lot, np.where(ov.exact, ov.area, -np.inf), len(idx))
     return ov, lots, pairs
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 import shapely
 
 from quitogeo import parallel
+from quitogeo.categories import labelled
 from quitogeo.rules import Rules
 from quitogeo.spatial import LotIndex, feature_labels, lot_index, overlaps
 
@@ -99,24 +100,27 @@ def join_influence(
             out[col] = pd.array([pd.NA] * n, dtype="boolean")
         else:
             out[col] = pd.array(flags[name], dtype="boolean")
+    # texts as the run stores them (quitogeo.categories.labelled): per lot a code into a few labels
     if fuente is None:
         out["influencia"] = np.full(n, None, dtype=object)
+        out["influencia_fuente"] = np.full(n, None, dtype=object)
     else:
-        out["influencia"] = np.where(flags["metro"], "metro", np.where(flags["cet"], "cet", "ninguna"))
-    out["influencia_fuente"] = np.full(n, fuente, dtype=object)
+        which = np.where(flags["metro"], 0, np.where(flags["cet"], 1, 2))
+        out["influencia"] = labelled(which, np.array(["metro", "cet", "ninguna"], dtype=object))
+        out["influencia_fuente"] = labelled(np.zeros(n, dtype=np.intp), np.array([fuente], dtype=object))
 
-    nearest = np.full(n, None, dtype=object)
-    nearest_sys = np.full(n, None, dtype=object)
+    nearest = np.full(n, -1, dtype=np.intp)
     dist = np.full(n, np.nan)
+    names = sistemas = np.empty(0, dtype=object)
     if estaciones is not None and len(estaciones) and n:
         pts = np.asarray(estaciones.geometry.array, dtype=object)
         lot, st, d = nearest_station(idx, pts)
         names = feature_labels(estaciones, ("nombre",), "estación")
-        nearest[lot] = names[st]
-        nearest_sys[lot] = _system(estaciones)[st]
+        sistemas = _system(estaciones)
+        nearest[lot] = st
         dist[lot] = d
-    out["estacion_cercana"] = nearest
-    out["estacion_sistema"] = nearest_sys
+    out["estacion_cercana"] = labelled(nearest, names)
+    out["estacion_sistema"] = labelled(nearest, sistemas)
     out["distancia_estacion_m"] = dist
     return out
 
@@ -216,8 +220,8 @@ def _voronoi_settled(
     if len(cells) != len(pos) or not shapely.contains_xy(cells, xy[:, 0], xy[:, 1]).all():
         return station >= 0, station
     inner = np.asarray(shapely.buffer(cells, -VORONOI_MARGIN_M), dtype=object)
-    ov = overlaps(idx, inner)
-    covered = ov.exact  # exact pairs are the lots a shrunk cell covers (the cells do not overlap)
+    ov = overlaps(idx, inner, boundary=False)
+    covered = ov.exact  # the lots a shrunk cell covers (the cells do not overlap), all the pairs asked for
     station[ov.lot[covered]] = pos[ov.zone[covered]]
     return station >= 0, station
 

@@ -13,6 +13,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from quitogeo.categories import labelled
 from quitogeo.rules import Rules
 from quitogeo.spatial import LotIndex, concat_by_lot, feature_labels, largest_overlap, lot_index, overlaps
 
@@ -44,6 +45,47 @@ _PIT_NUMERIC = {
 
 def _geoms(layer: gpd.GeoDataFrame) -> np.ndarray:
     return np.asarray(layer.geometry.array, dtype=object)
+
+
+def _texts(codes: np.ndarray, labels: np.ndarray) -> pd.Categorical | np.ndarray:
+    """``labels[codes]`` per lot (code -1: None), as the run stores a text column.
+
+    When every label a lot uses is text (or none is used), the categorical of
+    :func:`quitogeo.categories.labelled` — what ``pipeline.compact_text`` makes of the object column, without
+    a Python string per lot —; else (numbers or mixed values in a text column) the object column itself,
+    which the run leaves as it is.
+    """
+    codes = np.asarray(codes, dtype=np.intp)
+    labels = np.asarray(labels, dtype=object)
+    has = codes >= 0
+    used = np.zeros(len(labels), dtype=bool)
+    used[codes[has]] = True
+    if pd.api.types.infer_dtype(labels[used], skipna=True) in ("string", "empty"):
+        return labelled(codes, labels)
+    out = np.full(len(codes), None, dtype=object)
+    out[has] = labels[codes[has]]
+    return out
+
+
+def _texts_by_lot(lot: np.ndarray, labels: np.ndarray, n: int) -> pd.Categorical | np.ndarray:
+    """:func:`quitogeo.spatial.concat_by_lot` of text ``labels``, as the run stores it (see :func:`_texts`).
+
+    Lots with a single label (most) take it through its code; the joined text is built only for lots with
+    several labels, and each distinct one enters the categories once.
+    """
+    labels = np.asarray(labels, dtype=object)
+    codes = np.full(n, -1, dtype=np.intp)
+    counts = np.bincount(lot, minlength=n)
+    single = counts[lot] == 1
+    codes[lot[single]] = np.flatnonzero(single)
+    table = labels
+    if not single.all():
+        joined = concat_by_lot(lot[~single], labels[~single], n)
+        several = np.flatnonzero(counts > 1)
+        found, distinct = pd.factorize(joined[several])
+        codes[several] = len(labels) + found
+        table = np.concatenate([labels, np.asarray(distinct, dtype=object)])
+    return _texts(codes, table)
 
 
 def join_pit(
@@ -80,21 +122,23 @@ def join_pit(
     pos = np.full(n, -1, dtype=np.intp)
     pos[winners] = zone[pairs]
     has = pos >= 0
-    out = pd.DataFrame(index=lots.index)
+    # the columns are gathered first and framed once; texts are taken per lot through the PIT's position
+    columns: dict[str, np.ndarray | pd.Categorical] = {}
     for col in ("codigo_pit", "uso_principal", *PIT_COLUMNS):
         numeric = col in _PIT_NUMERIC
+        if col in pugs.columns and not numeric:
+            columns[col] = _texts(pos, pugs[col].to_numpy(dtype=object))
+            continue
         values = np.full(n, np.nan if numeric else None, dtype=np.float64 if numeric else object)
         if col in pugs.columns:
-            src = pugs[col].to_numpy()
-            if numeric:
-                src = pd.to_numeric(pugs[col], errors="coerce").to_numpy(dtype=np.float64)
+            src = pd.to_numeric(pugs[col], errors="coerce").to_numpy(dtype=np.float64)
             values[has] = src[pos[has]]
-        out[col] = values
+        columns[col] = values
     fraccion = np.full(n, np.nan)
     fraccion[winners] = share[ok]
-    out["pit_fraccion"] = fraccion
-    out["n_pit"] = np.bincount(lot, minlength=n).astype(np.int64)
-    return out
+    columns["pit_fraccion"] = fraccion
+    columns["n_pit"] = np.bincount(lot, minlength=n).astype(np.int64)
+    return pd.DataFrame(columns, index=lots.index)
 
 
 def join_aiva(
@@ -125,11 +169,14 @@ def join_aiva(
     best[~np.isfinite(best)] = np.nan
     # codes listed by value, highest first (stable on ties by zone order)
     order = np.lexsort((zone, -pair_values, lot))
-    out = pd.DataFrame(index=lots.index)
-    out["aiva_valor"] = best
-    out["aiva_codigos"] = concat_by_lot(lot[order], codes[zone[order]], n)
-    out["n_aiva"] = np.bincount(lot, minlength=n).astype(np.int64)
-    return out
+    return pd.DataFrame(
+        {
+            "aiva_valor": best,
+            "aiva_codigos": _texts_by_lot(lot[order], codes[zone[order]], n),
+            "n_aiva": np.bincount(lot, minlength=n).astype(np.int64),
+        },
+        index=lots.index,
+    )
 
 
 def join_zones(
@@ -140,7 +187,7 @@ def join_zones(
     prefix: str,
     min_overlap_m2: float,
     index: LotIndex | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, pd.Categorical | np.ndarray]:
     """Membership of each lot in the zones of ``layer``.
 
     Parameters
@@ -162,31 +209,41 @@ def join_zones(
     -------
     inside : numpy.ndarray of bool
         Whether the lot is inside at least one zone.
-    labels : numpy.ndarray of object
-        The zones' ids, largest overlap first (None when outside).
+    labels : pandas.Categorical or numpy.ndarray
+        The zones' ids, largest overlap first, ``"; "``-separated (null when outside), as the run stores
+        texts (:func:`quitogeo.categories.labelled`).
     """
     idx = lot_index(lots, index)
     n = len(idx)
     ov = overlaps(idx, _geoms(layer))
     ov = ov.take(ov.above(min_overlap_m2))
-    ov.settle_shared()  # labels go largest overlap first: lots in several zones need their exact areas
-    lot, zone, area = ov.lot, ov.zone, np.where(ov.exact, ov.area, 0.0)
+    # labels go largest overlap first: lots in several zones are ranked, with as few exact areas as that needs
+    key = ov.settle_ranks(full=True)
+    lot, zone, area = ov.lot, ov.zone, np.where(np.isnan(key), 0.0, key)
     order = np.lexsort((zone, -area, lot))
-    labels = concat_by_lot(lot[order], feature_labels(layer, label_columns, prefix)[zone[order]], n)
+    labels = _texts_by_lot(lot[order], feature_labels(layer, label_columns, prefix)[zone[order]], n)
     inside = np.zeros(n, dtype=bool)
     inside[lot] = True
     return inside, labels
+
+
+def _largest_feature(lots: gpd.GeoDataFrame, layer: gpd.GeoDataFrame, index: LotIndex | None) -> np.ndarray:
+    """Position in ``layer`` of the feature overlapping each lot the most (-1 when none)."""
+    idx = lot_index(lots, index)
+    ov, winners, pairs = largest_overlap(idx, _geoms(layer), exact_winner=False)
+    pos = np.full(len(idx), -1, dtype=np.intp)
+    pos[winners] = ov.zone[pairs]
+    return pos
 
 
 def join_largest(
     lots: gpd.GeoDataFrame, layer: gpd.GeoDataFrame, column: str, *, index: LotIndex | None = None
 ) -> np.ndarray:
     """Return ``column`` of the feature of ``layer`` overlapping each lot the most (None when none)."""
-    idx = lot_index(lots, index)
-    n = len(idx)
-    ov, winners, pairs = largest_overlap(idx, _geoms(layer), exact_winner=False)
-    out = np.full(n, None, dtype=object)
-    out[winners] = layer[column].to_numpy(dtype=object)[ov.zone[pairs]]
+    pos = _largest_feature(lots, layer, index)
+    out = np.full(len(pos), None, dtype=object)
+    has = pos >= 0
+    out[has] = layer[column].to_numpy(dtype=object)[pos[has]]
     return out
 
 
@@ -259,7 +316,9 @@ def join_membership(
             lots, riesgo[~nm], label_columns=("id",), prefix="riesgo", min_overlap_m2=tol, index=idx
         )
         out["riesgo_no_mitigable"] = _boolean(in_nm, known=True)
-        out["riesgo_categoria"] = np.where(in_nm, "no_mitigable", np.where(in_any, "mitigable", "ninguno"))
+        out["riesgo_categoria"] = labelled(
+            np.where(in_nm, 0, np.where(in_any, 1, 2)), np.array(["no_mitigable", "mitigable", "ninguno"])
+        )
         out["riesgo_ids"] = ids_nm
     adz = layers.get("administraciones_zonales")
     own = (
@@ -268,10 +327,23 @@ def join_membership(
         else None
     )
     if adz is not None and "nombre" in adz.columns:
-        joined = join_largest(lots, adz, "nombre", index=idx)
+        pos = _largest_feature(lots, adz, idx)
+        names = adz["nombre"].to_numpy(dtype=object)
+        # the zone's name, else (no zone, or a zone without a name) the lot's own attribute
+        has = pos >= 0
+        has[has] = ~pd.isna(names[pos[has]])
+        codes = np.where(has, pos, -1)
+        table = names
         if own is not None:
-            joined = np.where(pd.isna(joined), own, joined)
-        out["administracion_zonal"] = joined
+            own_code, own_values = pd.factorize(own[~has])
+            codes[~has] = np.where(own_code >= 0, len(names) + own_code, -1)
+            table = np.concatenate([names, np.asarray(own_values, dtype=object)])
+        if pd.api.types.infer_dtype(table[np.unique(codes[codes >= 0])], skipna=True) in ("string", "empty"):
+            out["administracion_zonal"] = labelled(codes, table)
+        else:  # numbers or mixed values: the object column as it always was, for the run to judge
+            joined = np.full(n, None, dtype=object)
+            joined[pos >= 0] = names[pos[pos >= 0]]
+            out["administracion_zonal"] = joined if own is None else np.where(pd.isna(joined), own, joined)
     else:
         out["administracion_zonal"] = own if own is not None else np.full(n, None, dtype=object)
     return out
