@@ -432,11 +432,25 @@ SPATIAL_STAGES: dict[str, Callable[[gpd.GeoDataFrame, Context, LotIndex], pd.Dat
 
 #: Rough order of the spatial stages' cost at district scale (most expensive first), to schedule them.
 _STAGE_COST: dict[str, int] = {
-    name: rank for rank, name in enumerate(("aiva", "pit", "puos", "frente", "zonas", "influencia", "predio"))
+    name: rank for rank, name in enumerate(("puos", "aiva", "pit", "frente", "zonas", "influencia", "predio"))
 }
 
 def _stage_rank(name: str) -> int:
     return _STAGE_COST.get(name, len(_STAGE_COST))
+
+
+#: Spatial stages no table stage reads before the one named here (the PUOS columns are the ámbitos'): with the
+#: stages side by side, the table stages before it do not wait for them.
+SPATIAL_FIRST_READER: dict[str, str] = {"puos": "ambitos"}
+
+
+def _needed_by(spatial: str, table: str) -> bool:
+    """Whether the table stage ``table`` (or one before it) reads the columns of the stage ``spatial``."""
+    first = SPATIAL_FIRST_READER.get(spatial)
+    if first is None:
+        return True
+    order = list(TABLE_STAGES)
+    return order.index(table) >= order.index(first)
 
 
 #: Attribute stages, in order, each fed the columns produced so far: name → function(joined, ctx).
@@ -524,17 +538,26 @@ def process_lots(
     t0 = time.perf_counter()
     index = LotIndex.from_lots(lots)
     tick("indice", t0)
-    parts: list[pd.DataFrame] = []
     workers = _spatial_threads(len(lots), threads)
+    spatial: dict[str, pd.DataFrame] = {}
+    table: dict[str, pd.DataFrame] = {}
     if workers <= 1:
         for name, func in SPATIAL_STAGES.items():
             t0 = time.perf_counter()
             # each stage's texts compacted as soon as it returns: its per-lot strings are freed before the
             # next stage allocates (the run's peak is in the late stages), not after all of them
-            parts.append(compact_text(func(lots, ctx, index)))
+            spatial[name] = compact_text(func(lots, ctx, index))
+            tick(name, t0)
+        del index  # the lots' tree and areas are not needed by the table stages
+        # Under pandas' copy-on-write, concatenating along columns shares the parts' blocks: the growing frame
+        # the table stages read costs no copy of the earlier columns.
+        joined = pd.concat(list(spatial.values()), axis=1)
+        for name, tfunc in TABLE_STAGES.items():
+            t0 = time.perf_counter()
+            table[name] = compact_text(tfunc(joined, ctx))
+            joined = pd.concat([joined, table[name]], axis=1)
             tick(name, t0)
     else:
-        index.warm()  # the caches several stages share, built once before they race for them
 
         def one(name: str, idx: LotIndex) -> pd.DataFrame:
             with parallel.serial():
@@ -544,20 +567,29 @@ def process_lots(
                 return out
 
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="quitogeo-etapa") as pool:
-            # the longest stages first, so that the short ones fill in at the end
+            # the longest stages first, so that the short ones fill in at the end; the caches the stages share
+            # (quadtree, convex lots) are built by the first stage that needs them, the others wait for it
             ranked = sorted(SPATIAL_STAGES, key=_stage_rank)
             futures = {name: pool.submit(one, name, index) for name in ranked}
-            parts.extend(futures[name].result() for name in SPATIAL_STAGES)
-    del index  # the lots' tree and areas are not needed by the table stages
-    # Under pandas' copy-on-write, concatenating along columns shares the parts' blocks: the growing frame
-    # the table stages read costs no copy of the earlier columns.
-    joined = pd.concat(parts, axis=1)
-    for name, tfunc in TABLE_STAGES.items():
-        t0 = time.perf_counter()
-        part = compact_text(tfunc(joined, ctx))
-        parts.append(part)
-        joined = pd.concat([joined, part], axis=1)
-        tick(name, t0)
+            del index
+            # a table stage starts as soon as the spatial stages it reads are done: the attribute stages
+            # before the ámbitos run while the PUOS join (the longest) still runs on the other core
+            joined = pd.DataFrame(index=lots.index)
+            for name, tfunc in TABLE_STAGES.items():
+                ready = [s for s in SPATIAL_STAGES if s not in spatial and _needed_by(s, name)]
+                for s in ready:
+                    spatial[s] = futures[s].result()
+                if ready:
+                    joined = pd.concat([joined, *(spatial[s] for s in ready)], axis=1)
+                t0 = time.perf_counter()
+                table[name] = compact_text(tfunc(joined, ctx))
+                joined = pd.concat([joined, table[name]], axis=1)
+                tick(name, t0)
+            for s in SPATIAL_STAGES:
+                if s not in spatial:
+                    spatial[s] = futures[s].result()
+    # the same columns in the same order whichever way the stages ran
+    parts = [*(spatial[s] for s in SPATIAL_STAGES), *(table[t] for t in TABLE_STAGES)]
     del joined
     t0 = time.perf_counter()
     named = pd.CategoricalDtype(pd.Index([str(ctx.escenario["nombre"])], dtype=object))

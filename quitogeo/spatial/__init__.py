@@ -11,6 +11,8 @@ a DataFrame aligned to their index, so a backend may call them per partition.
 from __future__ import annotations
 
 import math
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -45,6 +47,9 @@ class LotIndex:
     tree: shapely.STRtree
     index: pd.Index
     cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # builds the shared caches one at a time: joins running side by side wait for the one building a cache
+    # rather than build it again (re-entrant: a cache may be built from another)
+    lock: threading.RLock = field(default_factory=threading.RLock, compare=False, repr=False)
 
     @classmethod
     def from_lots(cls, lots: gpd.GeoDataFrame) -> LotIndex:
@@ -57,20 +62,26 @@ class LotIndex:
     def __len__(self) -> int:
         return len(self.geoms)
 
-    def warm(self) -> None:
-        """Build now the caches the joins share (bounds, quadtree, convex quadrilaterals).
+    def cached(self, key: str, build: Callable[[], Any]) -> Any:
+        """Return the cache entry ``key``, built once by ``build()`` (thread-safe: one builder at a time)."""
+        value = self.cache.get(key)
+        if value is None:
+            with self.lock:
+                value = self.cache.get(key)
+                if value is None:
+                    value = build()
+                    self.cache[key] = value
+        return value
 
-        Joins running side by side in threads would otherwise each build them the first time they need one.
-        """
+    def warm(self) -> None:
+        """Build now the caches the joins share (bounds, quadtree, convex quadrilaterals)."""
         _levels(self)
         _strict_quads(self)
 
     @property
     def bounds(self) -> npt.NDArray[np.float64]:
         """Bounding boxes (n, 4) of the lots (NaN without geometry), computed once."""
-        if "bounds" not in self.cache:
-            self.cache["bounds"] = shapely.bounds(self.geoms)
-        return self.cache["bounds"]  # type: ignore[no-any-return]
+        return self.cached("bounds", lambda: shapely.bounds(self.geoms))  # type: ignore[no-any-return]
 
 
 def lot_index(lots: gpd.GeoDataFrame, index: LotIndex | None = None) -> LotIndex:
@@ -215,9 +226,10 @@ def _spread_bits(v: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
 
 def _levels(idx: LotIndex) -> _Levels:
     """Return the lots' quadtree, built once per :class:`LotIndex` and shared by every overlap join."""
-    cached = idx.cache.get("levels")
-    if cached is not None:
-        return cached  # type: ignore[no-any-return]
+    return idx.cached("levels", lambda: _build_levels(idx))  # type: ignore[no-any-return]
+
+
+def _build_levels(idx: LotIndex) -> _Levels:
     b = idx.bounds
     valid = np.flatnonzero(np.isfinite(b).all(axis=1))
     bv = b[valid]
@@ -261,7 +273,6 @@ def _levels(idx: LotIndex) -> _Levels:
         for k in range(len(starts) - 1)
     ]
     levels = _Levels(order=order, starts=starts, env=env, parent=parent)
-    idx.cache["levels"] = levels
     return levels
 
 
@@ -439,9 +450,12 @@ def _strict_quads(
         (4, rows): the signed distance of a point ``p`` to edge ``i``'s line, positive inside, is
         ``normal[:, i] · p − offset[i]`` (off by a few 1e-9 m at TM-Quito magnitudes).
     """
-    cached = idx.cache.get("strict_quads")
-    if cached is not None:
-        return cached  # type: ignore[no-any-return]
+    return idx.cached("strict_quads", lambda: _build_strict_quads(idx))  # type: ignore[no-any-return]
+
+
+def _build_strict_quads(
+    idx: LotIndex,
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     g = idx.geoms
     ok = shapely.get_type_id(g) == 3
     # a polygon of 5 coordinates has no hole (a ring needs 4): its exterior ring is a quadrilateral
@@ -469,9 +483,7 @@ def _strict_quads(
     nx, ny = -ey / length, ex / length
     pos = np.full(len(g), -1, dtype=np.intp)
     pos[sel[keep]] = np.arange(int(keep.sum()))
-    out = (pos, np.stack([x, y]), np.stack([nx, ny]), nx * x + ny * y)
-    idx.cache["strict_quads"] = out
-    return out
+    return (pos, np.stack([x, y]), np.stack([nx, ny]), nx * x + ny * y)
 
 
 #: Slack (m) for the disk tests of :func:`_disk_clears`: the numpy distances to the lot's edges and GEOS's
