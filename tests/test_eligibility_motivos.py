@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from test_eligibility import frame  # one eligible lot; keyword arguments override columns
 
 from quitogeo.categories import labelled
 from quitogeo.eligibility import evaluate
@@ -15,46 +16,9 @@ RULES = load_rules()
 SCENARIO = RULES.scenario("ecoeficiencia_90")
 MOTIVOS = ("motivos_zuae", "motivos_cos_pb", "motivos_eco", "motivos")
 
-BASE = {
-    "codigo_pit": "P",
-    "uso_principal": "M",
-    "uso_categoria": "M",
-    "clasificacion": "urbano",
-    "lote_minimo": 400.0,
-    "pisos_basicos": 4.0,
-    "area_m2": 1000.0,
-    "en_zuae": True,
-    "n_vias_frente": 1,
-    "min_ancho_frente_m": 14.0,
-    "via_mas_angosta": "Av. X",
-    "ancho_desconocido": False,
-    "frente_sin_continuidad": False,
-    "vias_sin_continuidad": None,
-    "en_plan_especial": False,
-    "plan_especial": None,
-    "riesgo_no_mitigable": False,
-    "riesgo_ids": None,
-    "en_influencia_metro": True,
-    "en_influencia_cet": False,
-}
-BOOLEAN = (
-    "en_zuae",
-    "frente_sin_continuidad",
-    "en_plan_especial",
-    "riesgo_no_mitigable",
-    "en_influencia_metro",
-    "en_influencia_cet",
-)
-
-
 def lots(rows: list[dict]) -> pd.DataFrame:
-    """Lots that are the eligible BASE lot but for each row's overrides."""
-    df = pd.DataFrame([{**BASE, **row} for row in rows])
-    for col in BOOLEAN:
-        df[col] = df[col].astype("boolean")
-    df["n_vias_frente"] = df["n_vias_frente"].astype("Int64")
-    df["ancho_desconocido"] = df["ancho_desconocido"].astype(bool)
-    return df
+    """Lots that are the eligible lot of ``test_eligibility.frame`` but for each row's overrides."""
+    return pd.concat([frame(**row) for row in rows], ignore_index=True)
 
 
 def test_unknown_message_already_said_inside_another_text_is_not_repeated() -> None:

@@ -9,6 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 import shapely
+from test_frontage import lots_of, ring  # the same block of streets and lot builder
 
 from quitogeo.pipeline import compact_text
 from quitogeo.rules import load_rules
@@ -17,22 +18,6 @@ from quitogeo.spatial.frontage import join_frontage, ring_segments, ring_vertice
 from quitogeo.testing import ORIGIN, layer, line, poly, rect
 
 RULES = load_rules()  # frente_tolerancia_m = 2, frente_min_m = 3
-
-
-def lots_of(*geoms):
-    return layer([{"clave_catastral": f"P{i}", "geometry": g} for i, g in enumerate(geoms)])
-
-
-def ring(**extra):
-    """A closed block ring 0…200 × 0…100 of 14 m streets plus ``extra`` roads."""
-    rows = [
-        {"id_via": "S", "nombre": "Sur", "ancho_m": 14.0, "geometry": line((0, 0), (200, 0))},
-        {"id_via": "N", "nombre": "Norte", "ancho_m": 14.0, "geometry": line((0, 100), (200, 100))},
-        {"id_via": "W", "nombre": "Oeste", "ancho_m": 14.0, "geometry": line((0, 0), (0, 100))},
-        {"id_via": "E", "nombre": "Este", "ancho_m": 14.0, "geometry": line((200, 0), (200, 100))},
-    ]
-    rows += list(extra.values())
-    return layer(rows)
 
 
 def _mixed_polygons() -> np.ndarray:

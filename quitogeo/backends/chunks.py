@@ -1,13 +1,10 @@
-"""Spatial chunks of lots: Hilbert order, context clipped with a halo, and a run over chunks in threads.
+"""Spatial chunks of lots: Hilbert order, the context clipped to a chunk with a halo, results put back.
 
 The same stage functions (:func:`quitogeo.pipeline.process_lots`) run on compact patches of the city instead
-of on the whole project. Two backends use this module:
-
-* the local backend above :data:`CHUNKED_MIN_LOTS` lots (:func:`process`): the lots are cut into Hilbert
-  chunks of about :data:`LOTS_PER_CHUNK`, and a pool of threads, one per core, runs whole chunks — every stage
-  of a chunk, not only its GEOS calls, runs beside another chunk's, and each chunk's temporary arrays are
-  a fraction of the project's (the run's peak memory is the chunks in flight, not the whole district);
-* the dask backend (:mod:`quitogeo.backends.dask`), which sends the same chunks to a cluster.
+of on the whole project: the dask backend (:mod:`quitogeo.backends.dask`) sends these chunks to a cluster.
+(Running the chunks in a pool of threads on one machine was measured too: at 1 M lots it was no faster than
+the whole-project run with its spatial stages side by side — each chunk repeats the clipping and its
+results must be put back — so the local backend does not chunk.)
 
 How a chunk sees the layers
 ---------------------------
@@ -40,8 +37,7 @@ column — no per-lot string is ever rebuilt.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -51,8 +47,6 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 
-from quitogeo import parallel
-
 if TYPE_CHECKING:  # the pipeline imports this module lazily; these are for annotations only
     from quitogeo.pipeline import Context
 
@@ -61,12 +55,6 @@ HALO_MARGIN_M: float = 1.0
 
 #: Layers never clipped: the nearest station of a lot may lie in any chunk.
 UNCLIPPED_LAYERS: tuple[str, ...] = ("estaciones",)
-
-#: Fewest lots for the local backend to run in chunks (below, one whole-project pass is as fast).
-CHUNKED_MIN_LOTS: int = 150_000
-
-#: Lots per chunk aimed at by the local backend (at least two chunks per thread).
-LOTS_PER_CHUNK: int = 100_000
 
 
 # ------------------------------------------------------------------------------------------------- order
@@ -220,12 +208,6 @@ def process_partition(
 # ---------------------------------------------------------------------------------------- local backend
 
 
-def default_nchunks(n_lots: int, *, threads: int, lots_per_chunk: int = LOTS_PER_CHUNK) -> int:
-    """Chunks for ``n_lots`` lots on ``threads`` threads: ~``lots_per_chunk`` each, two per thread or more."""
-    want = max(2 * max(threads, 1), -(-n_lots // max(lots_per_chunk, 1)))
-    return max(1, min(want, n_lots))
-
-
 def _chunk_codes(values: pd.Series) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.intp]] | None:
     """Categories and codes of a chunk's text column (None when it is not a text column of a chunk)."""
     if isinstance(values.dtype, pd.CategoricalDtype):
@@ -306,85 +288,11 @@ def assemble(
     return out
 
 
-def process(
-    lots: gpd.GeoDataFrame,
-    ctx: Context,
-    *,
-    timings: dict[str, float] | None = None,
-    nchunks: int | None = None,
-    workers: int | None = None,
-    halo: float = HALO_MARGIN_M,
-    on_chunk: Callable[[int, int], None] | None = None,
-) -> pd.DataFrame:
-    """Run every stage on Hilbert chunks of ``lots`` in a pool of threads; the whole-project result.
-
-    Parameters
-    ----------
-    lots : GeoDataFrame
-        Lots in TM-Quito with ``clave_catastral``.
-    ctx : Context
-        From :func:`quitogeo.pipeline.prepare`.
-    timings : dict, optional
-        Filled with ``particion`` and ``reunion`` (wall seconds) and every stage's seconds summed over the
-        chunks (thread-seconds: chunks overlap, so they add up to more than the wall time).
-    nchunks : int, optional
-        Number of chunks (:func:`default_nchunks` when None).
-    workers : int, optional
-        Threads (:func:`quitogeo.parallel.available_threads` when None).
-    halo : float, optional
-        Clip margin in metres.
-    on_chunk : callable, optional
-        Called as ``on_chunk(done, total)`` as chunks finish.
-
-    Returns
-    -------
-    DataFrame
-        Aligned to ``lots.index`` (input order), without geometry: the columns of
-        :func:`quitogeo.pipeline.process_lots`.
-    """
-    timings = timings if timings is not None else {}
-    t0 = time.perf_counter()
-    threads = workers if workers is not None else parallel.available_threads()
-    k = nchunks if nchunks is not None else default_nchunks(len(lots), threads=threads)
-    order = hilbert_order(lots)
-    # each chunk keeps its lots in input order (a sorted slice of the Hilbert order)
-    positions = [np.sort(part) for part in np.array_split(order, max(1, k)) if len(part)]
-    timings["particion"] = timings.get("particion", 0.0) + time.perf_counter() - t0
-
-    def one(pos: npt.NDArray[np.intp]) -> tuple[pd.DataFrame, dict[str, float]]:
-        with parallel.serial():
-            return process_partition(lots.iloc[pos], ctx, halo=halo)
-
-    results: list[tuple[pd.DataFrame, dict[str, float]]] = []
-    if threads <= 1 or len(positions) <= 1:
-        for i, pos in enumerate(positions):
-            results.append(one(pos))
-            if on_chunk is not None:
-                on_chunk(i + 1, len(positions))
-    else:
-        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="quitogeo-chunk") as pool:
-            for i, res in enumerate(pool.map(one, positions)):
-                results.append(res)
-                if on_chunk is not None:
-                    on_chunk(i + 1, len(positions))
-    t0 = time.perf_counter()
-    for _, part_times in results:
-        for name, seconds in part_times.items():
-            timings[name] = timings.get(name, 0.0) + seconds
-    joined = assemble([frame for frame, _ in results], positions, lots.index)
-    timings["reunion"] = timings.get("reunion", 0.0) + time.perf_counter() - t0
-    return joined
-
-
 __all__ = [
-    "CHUNKED_MIN_LOTS",
     "HALO_MARGIN_M",
-    "LOTS_PER_CHUNK",
     "UNCLIPPED_LAYERS",
     "assemble",
     "clip_context",
-    "default_nchunks",
     "hilbert_order",
-    "process",
     "process_partition",
 ]
