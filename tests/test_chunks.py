@@ -80,3 +80,14 @@ def test_assemble_unites_categories_and_restores_input_order():
     assert list(out["t"].cat.categories) == ["a", "b"]
     assert out["x"].tolist() == [2.0, 4.0, 3.0, 5.0, 1.0]
     assert out["n"].tolist()[1:4] == [pd.NA, False, True]
+
+
+def test_attribute_stages_in_row_slices_equal_one_call(whole, monkeypatch):
+    import quitogeo.pipeline as pipeline
+
+    lots, ctx, expected = whole
+    # every attribute stage sliced, in slices that do not divide the lots evenly
+    monkeypatch.setattr(pipeline, "TABLE_SLICE_ROWS", 1_300)
+    monkeypatch.setattr(pipeline, "TABLE_SLICED_STAGES", frozenset(pipeline.TABLE_STAGES))
+    got = process_lots(lots, ctx, threads=1)
+    pd.testing.assert_frame_equal(got, expected)
