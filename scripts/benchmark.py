@@ -553,7 +553,14 @@ def render_markdown(data: dict[str, Any]) -> str:
                 f"| {st['etapa']} | {st['segundos']:.3f} | {pct:.0f} | {st['rss_pico_mb']:.0f} | "
                 f"{st['rss_fin_mb']:.0f} |"
             )
-        lines.append(f"| *(sin asignar)* | {p['sin_asignar_s']:.3f} | | | |")
+        if p["sin_asignar_s"] >= 0:
+            lines.append(f"| *(sin asignar)* | {p['sin_asignar_s']:.3f} | | | |")
+        else:
+            # the spatial stages ran side by side: each row is its own wall time, and together they exceed
+            # the run (by these seconds)
+            lines.append(
+                f"| *(etapas solapadas: suman {-p['sin_asignar_s']:.3f} s más que la corrida)* | | | | |"
+            )
         lines.append(
             f"| **total** | **{p['total_s']:.3f}** | | **{p['pico_rss_mb']:.0f}** (pico del proceso) | |"
         )
