@@ -436,6 +436,7 @@ _STAGE_COST: dict[str, int] = {
     name: rank for rank, name in enumerate(("puos", "aiva", "pit", "frente", "zonas", "influencia", "predio"))
 }
 
+
 def _stage_rank(name: str) -> int:
     return _STAGE_COST.get(name, len(_STAGE_COST))
 
@@ -468,10 +469,10 @@ TABLE_STAGES: dict[str, Callable[[pd.DataFrame, Context], pd.DataFrame]] = {
 #: the other: the threads cost more than they overlap).
 STAGE_THREADS_MIN_LOTS: int = 50_000
 
-
 #: Fewest lots for :func:`process_lots` to return freed memory to the system after each stage
 #: (:func:`quitogeo._memory.release_free_memory`; a few milliseconds each).
 TRIM_MIN_LOTS: int = 50_000
+
 
 def _spatial_threads(n_lots: int, threads: int | None) -> int:
     if threads is not None:

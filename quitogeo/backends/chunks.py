@@ -87,7 +87,6 @@ def hilbert_order(lots: gpd.GeoDataFrame, *, level: int = 16) -> npt.NDArray[np.
     return np.argsort(dist, kind="stable").astype(np.intp)
 
 
-
 # --------------------------------------------------------------------------------------------- clipping
 
 
@@ -167,8 +166,6 @@ def clip_context(ctx: Context, bounds: Sequence[float] | None, *, halo: float = 
     return replace(ctx, layers=layers, red=red)
 
 
-
-
 def process_partition(
     lots: gpd.GeoDataFrame, ctx: Context, *, halo: float = HALO_MARGIN_M, clip: bool = True
 ) -> tuple[pd.DataFrame, dict[str, float]]:
@@ -204,8 +201,7 @@ def process_partition(
     return process_lots(lots, local, timings=timings), timings
 
 
-
-# ---------------------------------------------------------------------------------------- local backend
+# ------------------------------------------------------------------------------------------- reassembly
 
 
 def _chunk_codes(values: pd.Series) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.intp]] | None:
