@@ -91,3 +91,17 @@ def test_attribute_stages_in_row_slices_equal_one_call(whole, monkeypatch):
     monkeypatch.setattr(pipeline, "TABLE_SLICED_STAGES", frozenset(pipeline.TABLE_STAGES))
     got = process_lots(lots, ctx, threads=1)
     pd.testing.assert_frame_equal(got, expected)
+
+
+def test_an_error_in_a_stage_running_side_by_side_reaches_the_caller(whole, monkeypatch):
+    import quitogeo.pipeline as pipeline
+    from quitogeo.errors import LayerError
+
+    lots, ctx, _ = whole
+
+    def broken(lots, ctx, index):
+        raise LayerError("capa puos: falta la columna obligatoria 'uso_principal'", layer="puos")
+
+    monkeypatch.setitem(pipeline.SPATIAL_STAGES, "puos", broken)
+    with pytest.raises(LayerError, match="uso_principal"):
+        process_lots(lots, ctx, threads=2)
