@@ -32,8 +32,10 @@ import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from quitogeo.categories import labelled
+from quitogeo.categories import labelled, labelled_arrow
 from quitogeo.rules import Rules
 
 if TYPE_CHECKING:  # the run imports this module; these are only for annotations
@@ -118,9 +120,13 @@ _Codes = npt.NDArray[np.intp]
 
 
 class _Coded(NamedTuple):
-    """A text per lot as ``labels[codes]`` (``-1``: null); the labels are distinct."""
+    """A text per lot as ``labels[codes]`` (``-1``: null); the labels are distinct.
 
-    codes: _Codes
+    The codes are the categorical's own (int8/int16, no copy) or 32-bit: one array per text column lives
+    through the whole stage, and fresh memory costs more than the arithmetic here.
+    """
+
+    codes: npt.NDArray[np.integer[Any]]
     labels: npt.NDArray[np.object_]
 
     def isna(self) -> _Bool:
@@ -139,7 +145,7 @@ class _Coded(NamedTuple):
         mapped = np.empty(len(self.labels), dtype=object)
         mapped[:] = [func(label) for label in self.labels]
         code, labels = pd.factorize(mapped, use_na_sentinel=True)
-        return _Coded(np.r_[code, -1].astype(np.intp)[self.codes], np.asarray(labels, dtype=object))
+        return _Coded(np.r_[code, -1].astype(np.int32)[self.codes], np.asarray(labels, dtype=object))
 
     def in_labels_of(self, other: _Coded) -> _Codes:
         """Each lot's text as a code into ``other.labels`` (-1: null here, -2: not among them)."""
@@ -167,14 +173,17 @@ def _coded(frame: pd.DataFrame, column: str) -> _Coded:
     else:
         raw, found = pd.factorize(series, use_na_sentinel=True)
         uniques = np.asarray(found, dtype=object)
-    return _Coded(raw.astype(np.intp), uniques).recode(lambda u: str(u).strip() or None)
+    return _Coded(raw, uniques).recode(lambda u: str(u).strip() or None)
 
 
 def _num(frame: pd.DataFrame, column: str) -> _F64:
-    """Column as float64 (NaN where absent or not a number)."""
+    """Column as float64 (NaN where absent or not a number); a float64 column's own values, read-only."""
     if column not in frame:
         return np.full(len(frame), np.nan)
-    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    series = frame[column]
+    if series.dtype == np.float64:  # already numbers with NaN for null: no parsing, no copy
+        return series.to_numpy()
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _flag(frame: pd.DataFrame, column: str) -> _Bool:
@@ -201,7 +210,9 @@ def _boolean(values: _Bool, null: _Bool) -> pd.arrays.BooleanArray:
 
 def _dollars(cents: pd.arrays.IntegerArray) -> Any:
     """COD in USD from the exact cents (nullable: null where the cents are)."""
-    return cents.astype("Float64") / 100  # type: ignore[operator]
+    # the cents as floats divided by 100, as ``cents.astype("Float64") / 100`` (without pandas' dispatch)
+    values = cents.to_numpy(dtype=np.float64, na_value=0.0) / 100
+    return pd.arrays.FloatingArray(values, np.asarray(cents.isna(), dtype=bool))
 
 
 def _fmt(value: float) -> str:
@@ -251,49 +262,84 @@ def _bits(values: _F64) -> npt.NDArray[np.int64]:
     return np.ascontiguousarray(values, dtype=np.float64).view(np.int64)
 
 
-#: A message: per lot its state (-1: not said, k ≥ 0: ``labels[k]`` said) and the labels.
-_Message = tuple[_Codes, npt.NDArray[np.object_]]
+#: A message: the lots that say it (ascending positions), each one's label code, and the labels (Python or
+#: Arrow texts). Only the lots that say it are stored: most messages are rare, and a dense state per lot for
+#: each of them would only add memory (fresh pages cost more than the arithmetic here).
+_Message = tuple[_Codes, _Codes, npt.NDArray[np.object_] | pa.Array]
 
 
-def _message(mask: _Bool, text: str | npt.NDArray[Any], codes: _Codes | None = None) -> _Message:
-    """Say ``text`` where ``mask``; an array ``text`` is indexed by ``codes`` (one text per code)."""
+def _message(
+    mask: _Bool, text: str | npt.NDArray[Any], codes: npt.NDArray[np.integer[Any]] | None = None
+) -> _Message:
+    """Say ``text`` where ``mask``; an array ``text`` is indexed by ``codes`` (a text per code; -1: none)."""
     labels = np.array([text], dtype=object) if isinstance(text, str) else np.asarray(text, dtype=object)
-    state = np.where(mask, 0 if codes is None else codes, -1).astype(np.intp)
-    return state, labels
+    rows = np.flatnonzero(mask)
+    if codes is None:
+        return rows, np.zeros(len(rows), dtype=np.intp), labels
+    at = np.asarray(codes)[rows].astype(np.intp)
+    keep = at >= 0
+    return rows[keep], at[keep], labels
 
 
 def _said(messages: Sequence[_Message], n: int) -> _Bool:
     """Lots with at least one message."""
     out = np.zeros(n, dtype=bool)
-    for state, _ in messages:
-        out |= state >= 0
+    for rows, _, _ in messages:
+        out[rows] = True
     return out
 
 
-def _joined(messages: Sequence[_Message], n: int, *, none: str, prefix: str = "") -> tuple[_Codes, list[str]]:
+def _joined(messages: Sequence[_Message], n: int, *, none: str, prefix: str = "") -> tuple[_Codes, pa.Array]:
     """Each lot's messages joined with ``"; "`` in order (``none`` without any), one text per combination.
 
     Returns
     -------
     codes : numpy.ndarray of int
         Per lot, its text's position in ``texts``.
-    texts : list of str
-        ``prefix`` + the joined messages of each combination (``none``, without prefix, for no message).
+    texts : pyarrow.Array of str
+        ``prefix`` + the joined messages of each combination (``none``, without prefix, for no message),
+        as Arrow texts: :func:`quitogeo.categories.labelled_arrow` makes them Python strings once, sorted.
     """
-    keys = [(state + 1, len(labels) + 1) for state, labels in messages]
-    group, first = _groups(keys or [(np.zeros(n, dtype=np.intp), 1)])
-    # one text per combination, appended message by message as object arrays (a C loop per message)
-    text = np.full(len(first), "", dtype=object)
+    # only the lots with a message are grouped (most lots say nothing: one text, ``none``, the last); per
+    # message, the state of each of them (-1: not said, k: its label k)
+    rows = np.flatnonzero(_said(messages, n))
+    states = []
+    for said_rows, at, labels in messages:
+        state = np.full(len(rows), -1, dtype=np.intp)
+        state[np.searchsorted(rows, said_rows)] = at
+        states.append((state, labels))
+    keys = [(state + 1, len(labels) + 1) for state, labels in states]
+    group, first = _groups(keys or [(np.zeros(len(rows), dtype=np.intp), 1)])
+    # one text per combination, assembled in Arrow's kernels: per message a token per combination ("" where
+    # not said, its label alone where it is the first said, "; " + label after another), then all tokens
+    # concatenated at once, one Python string per text
+    tokens: list[Any] = [pa.scalar(prefix, type=_LARGE)]
     has = np.zeros(len(first), dtype=bool)
-    for state, labels in messages:
+    after = pa.scalar("; ", type=_LARGE)
+    for state, labels in states:
         at = state[first]
-        on = np.flatnonzero(at >= 0)
-        if not len(on):
+        on = at >= 0
+        if not on.any():
             continue
-        said = labels[at[on]]
-        text[on] = np.where(has[on], text[on] + "; " + said, said)
-        has[on] = True
-    return group, np.where(has, prefix + text, none).tolist()
+        texts = labels if isinstance(labels, pa.Array) else pa.array(labels.tolist(), type=_LARGE)
+        k = len(texts)
+        table = pa.concat_arrays(
+            [
+                pa.array([""], type=_LARGE),
+                texts,
+                _call_arrow("binary_join_element_wise", after, texts, _EMPTY),
+            ]
+        )
+        tokens.append(table.take(pa.array(np.where(on, np.where(has, 1 + k + at, 1 + at), 0))))
+        has |= on
+    last = pa.array([none], type=_LARGE)
+    if len(tokens) > 1:
+        texts = pa.concat_arrays([_call_arrow("binary_join_element_wise", *tokens, _EMPTY), last])
+    else:
+        texts = last
+    codes = np.full(n, len(first), dtype=np.intp)
+    codes[rows] = group
+    return codes, texts
 
 
 #: A piece of a message: literal text, or a float per lot with its format spec (``"g"``, ``".2f"``).
@@ -303,28 +349,68 @@ _Piece = str | tuple[_F64, str]
 def _formatted(mask: _Bool, pieces: Sequence[_Piece], rows: _Codes) -> _Message:
     """Say the text made of ``pieces`` where ``mask`` (a mask over ``rows`` of the lots' arrays).
 
-    Formatted once per distinct combination of the figures it shows, and only for the lots in ``mask``; the
-    pieces are concatenated as object arrays (one C loop per piece, not a Python call per text).
+    Formatted once per distinct value of each figure it shows, and only for the lots in ``mask``; the pieces
+    are concatenated in Arrow's kernel once per distinct combination of them (no Python call per text).
     """
     values = [piece[0] for piece in pieces if not isinstance(piece, str)]
     if not values:
         return _message(mask, "".join(str(piece) for piece in pieces))
     said = np.flatnonzero(mask)
-    group, first = _groups([(_bits(v[rows[said]]), None) for v in values])
-    at = rows[said[first]]
-    text = np.full(len(first), "", dtype=object)
+    # each figure's distinct values (by bits) once: they group the texts and are each formatted once
+    found = [pd.factorize(_bits(v[rows[said]])) for v in values]
+    group, first = _groups([(codes, max(len(uniques), 1)) for codes, uniques in found])
+    parts: list[Any] = []
+    figure = iter(found)
     for piece in pieces:
         if isinstance(piece, str):
-            text = text + piece
+            parts.append(pa.scalar(piece, type=_LARGE))
         else:
-            # each distinct figure formatted once (a lote mínimo repeats; an area seldom does)
-            codes, uniques = pd.factorize(_bits(piece[0][at]))
-            figures = np.empty(len(uniques), dtype=object)
-            figures[:] = [format(x, piece[1]) for x in uniques.view(np.float64).tolist()]
-            text = text + figures[codes]
-    state = np.full(len(mask), -1, dtype=np.intp)
-    state[said] = group
-    return state, text
+            codes, uniques = next(figure)
+            printed = _figures(np.asarray(uniques).view(np.float64), piece[1])
+            parts.append(printed.take(pa.array(codes[first])))
+    # the pieces concatenated in Arrow's kernel (Arrow texts: :func:`_joined` makes the Python strings)
+    text = _call_arrow("binary_join_element_wise", *parts, _EMPTY)
+    return said, group, text
+
+
+def _figures(values: _F64, spec: str) -> pa.Array:
+    """Return ``format(x, spec)`` of each value as Arrow texts; ``".2f"`` (areas) in Arrow's kernels.
+
+    ``".2f"`` rounds the exact binary value half-even to cents. Below 10⁹ cents the product ``x × 100`` is
+    within 10⁻⁷ of the exact one, so away from a half (by 10⁻⁶) its rounding is the exact rounding, and the
+    whole cents are printed as integers; the others (a half, huge, negative, -0.0, NaN) go through ``format``.
+    """
+    if spec != ".2f" or not len(values):
+        return pa.array([format(x, spec) for x in values.tolist()], type=_LARGE)
+    with np.errstate(invalid="ignore", over="ignore"):
+        scaled = values * 100.0
+        whole = np.floor(scaled)
+        fast = (scaled < 1e9) & (values >= 0) & ~np.signbit(values) & (np.abs(scaled - whole - 0.5) > 1e-6)
+    cents = np.floor(scaled[fast] + 0.5).astype(np.int64)
+    units = _call_arrow("cast", pa.array(cents // 100), options=pc.CastOptions(_LARGE))
+    hundredths = _call_arrow("cast", pa.array(cents % 100), options=pc.CastOptions(_LARGE))
+    hundredths = _call_arrow("utf8_lpad", hundredths, options=pc.PadOptions(2, "0"))
+    dot = pa.scalar(".", type=_LARGE)
+    printed = _call_arrow("binary_join_element_wise", units, hundredths, dot)
+    slow = np.flatnonzero(~fast)
+    if not len(slow):
+        return printed
+    rest = pa.array([format(x, spec) for x in values[slow].tolist()], type=_LARGE)
+    # both back in the values' order: the fast ones first, then the others, taken by position
+    position = np.empty(len(values), dtype=np.int64)
+    position[np.flatnonzero(fast)] = np.arange(int(fast.sum()))
+    position[slow] = int(fast.sum()) + np.arange(len(slow))
+    return pa.concat_arrays([printed, rest]).take(pa.array(position))
+
+
+#: Arrow's type for the texts: 64-bit offsets, never an overflow whatever the number of lots.
+_LARGE = pa.large_string()
+_EMPTY = pa.scalar("", type=_LARGE)
+
+
+def _call_arrow(function: str, *args: Any, options: Any = None) -> Any:
+    """Run an Arrow compute function by name (its Python wrappers are generated, unknown to type checkers)."""
+    return pc.call_function(function, list(args), options)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -419,22 +505,28 @@ def _vcc(lots: pd.DataFrame) -> _F64:
     ph = _coded(lots, "regimen").per_label(
         lambda r: r.casefold().replace(" ", "_") == "propiedad_horizontal", False, dtype=bool
     )
+    # one accumulator updated in place (the same sums as ``a = a + b``): fewer fresh arrays a lot
     cubiertas = _fill(_num(lots, "avaluo_cubiertas"), 0.0)
-    cubiertas = cubiertas + _fill(_num(lots, "avaluo_instalaciones_especiales"), 0.0)
-    cubiertas = cubiertas + np.where(ph, _fill(_num(lots, "avaluo_comunal"), 0.0), 0.0)
+    cubiertas += _fill(_num(lots, "avaluo_instalaciones_especiales"), 0.0)
+    cubiertas += np.where(ph, _fill(_num(lots, "avaluo_comunal"), 0.0), 0.0)
     total = np.zeros(len(lots))
     has_any = np.zeros(len(lots), dtype=bool)
-    for avaluo, area in (
-        (cubiertas, _num(lots, "area_cubiertas")),
-        (_fill(_num(lots, "avaluo_abiertas"), 0.0), _num(lots, "area_abiertas")),
-        (_fill(_num(lots, "avaluo_adicionales"), 0.0), _num(lots, "area_adicionales")),
+    for avaluo_col, area_col in (
+        ("", "area_cubiertas"),
+        ("avaluo_abiertas", "area_abiertas"),
+        ("avaluo_adicionales", "area_adicionales"),
     ):
+        avaluo = cubiertas if not avaluo_col else _fill(_num(lots, avaluo_col), 0.0)
+        area = _num(lots, area_col)
         with np.errstate(invalid="ignore"):
             ok = area > 0
         with np.errstate(divide="ignore", invalid="ignore"):
-            total = total + _fill(avaluo / _where(area, ok), 0.0)
+            share = avaluo / _where(area, ok)
+        share[np.isnan(share)] = 0.0  # _fill(share, 0.0), in place
+        total += share
         has_any |= ok
-    return _where(total, has_any)
+    total[~has_any] = np.nan  # _where(total, has_any), in place
+    return total
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -600,7 +692,7 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     case). β, Vs, IC and the rounding are the calc core's.
     """
     # the calc core is the only place a COD is computed
-    from quitogeo.calc.vectorized import cod_frame, mayor_frame
+    from quitogeo.calc.vectorized import cod_arrays, mayor_frame, needed_columns
 
     amb = rules["ambitos"]
     idx = lots.index
@@ -701,13 +793,13 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     undecidable_lm = cubierto & (np.isnan(lm_old) | np.isnan(lm_new))
     estado.append(_message(undecidable_lm, "sin lote mínimo del PUOS o del PUGS"))
     out["ambito_lote_minimo"] = _boolean(amb_lm, no_cubierto | undecidable_lm)
-    out["lote_minimo_anterior"] = lm_old
-    out["lote_minimo_nuevo"] = lm_new
+    out["lote_minimo_anterior"] = lm_old.copy()  # the input's values: the output has its own
+    out["lote_minimo_nuevo"] = lm_new.copy()
     out["lote_minimo_precondiciones"] = _boolean(amb_lm, ~reducido)
     group, texts = _joined(motivos, len(red), none="", prefix="§2.2.2 no se cumple, no se cobra: ")
     lm_motivo = np.zeros(n, dtype=np.intp)  # label 0: "" (no precondition failed)
     lm_motivo[red] = group + 1
-    out["lote_minimo_motivo"] = labelled(lm_motivo, np.array(["", *texts], dtype=object))
+    out["lote_minimo_motivo"] = labelled_arrow(lm_motivo, pa.concat_arrays([pa.array([""], _LARGE), texts]))
 
     # --- incremento de edificabilidad --------------------------------------------------------------------
     cos_new = _fill(_num(lots, "cos_total_maximo"), _num(lots, "pisos_maximos") * cospb_new)
@@ -728,6 +820,8 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
         ae = _where(np.where(diff < 0, 0.0, diff) / 100.0 * area, cubierto)
         amb_edif = cubierto & (ae >= float(amb["ae_min_m2"]))
     undecidable_edif = cubierto & (np.isnan(cos_new) | np.isnan(base) | np.isnan(area))
+    # the figures only these sections read, freed now: every array alive adds fresh pages to the stage
+    del diff, cos_old_puos, cos_basico, cospb_old, cospb_new, pisos_old, pisos_new, checks, motivos
     out["ambito_edificabilidad"] = _boolean(amb_edif, no_cubierto | undecidable_edif)
     out["cos_total_anterior"] = base
     out["cos_total_nuevo"] = cos_new
@@ -791,12 +885,9 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
         "ae": ae,
         "area_terreno": area,
         "aiva": _num(lots, "aiva_valor"),
-        "ir": np.full(n, np.nan),
         "auv": area,  # AUV = lot area (TEXT for unipropiedad; READING for PH, see [ambitos])
         "vsa": avaluo,
         "vs_c": vs_c,
-        "vis": np.full(n, np.nan),
-        "area_util_proyecto": np.full(n, np.nan),
     }
     beneficio = _flag(lots, "en_plan_parcial")
     out["beneficio"] = beneficio
@@ -808,55 +899,53 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
         "edificabilidad-uso": amb_edif & usa_cu,
         "edificabilidad-lote-minimo": amb_edif & amb_lm,
     }
-    ir_for = {
+    ir_for = {  # the IR of each ámbito whose formula has one
         "uso": ir_cu,
-        "edificabilidad": np.full(n, np.nan),
         "lote-minimo": ir_lm,
         "edificabilidad-uso": ir_cu,
         "edificabilidad-lote-minimo": ir_lm,
     }
     # A lot whose IR is already reported missing needs no second message from the calc core.
     ir_reported = sin_az | sin_ir
-    results: dict[str, pd.DataFrame] = {}
     cents_of: dict[str, tuple[npt.NDArray[np.int64], _Bool]] = {}  # per ámbito: cents, null
+    # per ámbito, per lot: valid for the calc core, and its motivo as a code into the labels (for §2.3.3)
+    motivo_of: dict[str, tuple[_Bool, npt.NDArray[np.int32], npt.NDArray[np.object_]]] = {}
     for ambito, mask in applies.items():
-        # the calc core sees only the lots the formula applies to: no full-table copies or reindexing
+        # the calc core (its array form: no frame built around the inputs or results) sees only the lots the
+        # formula applies to, and only the columns it reads (aiva too for the beneficio: it sets the bands)
         rows_all = np.flatnonzero(mask)
-        parts, pos_parts = [], []
+        cents = np.zeros(n, dtype=np.int64)
+        no_cents = np.ones(n, dtype=bool)
+        valid = np.zeros(n, dtype=bool)
+        motivo_code = np.full(n, -1, dtype=np.int32)
+        motivo_labels: list[str] = []
         for ben in (False, True):
             rows = rows_all[beneficio[rows_all] == ben]
             if not len(rows):
                 continue
-            inputs = pd.DataFrame({col: arr[rows] for col, arr in input_arrays.items()}, index=idx[rows])
-            inputs["ir"] = ir_for[ambito][rows]
-            parts.append(cod_frame(inputs, ambito=ambito, rules=rules, beneficio=ben))
-            pos_parts.append(rows)
-        if not parts:
-            empty = pd.DataFrame({col: arr[:0] for col, arr in input_arrays.items()}, index=idx[:0])
-            parts.append(cod_frame(empty, ambito=ambito, rules=rules))
-        computed = pd.concat(parts) if len(parts) > 1 else parts[0]
-        results[ambito] = computed  # only the lots the formula applies to, dtypes intact
-        pos = np.concatenate(pos_parts) if pos_parts else rows_all
-        cents = np.zeros(n, dtype=np.int64)
-        no_cents = np.ones(n, dtype=bool)
-        valid = np.zeros(n, dtype=bool)
-        if len(pos):
-            res_cents = computed["cod_centavos"]
-            cents[pos] = res_cents.to_numpy(dtype=np.int64, na_value=0)
-            no_cents[pos] = res_cents.isna().to_numpy()
-            valid[pos] = computed["valido"].fillna(False).to_numpy(dtype=bool)
+            inputs = {
+                col: (ir_for[ambito] if col == "ir" else input_arrays[col])[rows]
+                for col in dict.fromkeys([*needed_columns(ambito, beneficio=ben), "aiva"])
+            }
+            # only the columns read here: the calc core skips the others (bands, Vs, the VIS exoneration)
+            res = cod_arrays(
+                inputs, n=len(rows), ambito=ambito, rules=rules, beneficio=ben, outputs=_CALC_OUTPUTS
+            )
+            res_cents = res["cod_centavos"]
+            cents[rows] = res_cents.to_numpy(dtype=np.int64, na_value=0)
+            no_cents[rows] = res_cents.isna()
+            valid[rows] = res["valido"]
+            motivo = res["motivo_calc"]
+            motivo_code[rows] = len(motivo_labels) + motivo.codes
+            motivo_labels.extend(str(m) for m in motivo.categories)
+        labels = np.array(motivo_labels, dtype=object)
         cents_of[ambito] = (cents, no_cents)
+        motivo_of[ambito] = (valid, motivo_code, labels)
         out[COD_COLUMNS[ambito]] = _dollars(pd.arrays.IntegerArray(cents, no_cents))
         # the calc core never returns a silent zero: an invalid row says which input is missing, and why
         invalid = mask & ~valid & ~ir_reported
-        said = np.flatnonzero(invalid[pos])  # positions in `computed` (few)
-        motivo_code = np.full(n, -1, dtype=np.intp)
-        said_motivo = computed["motivo_calc"].iloc[said].to_numpy(dtype=object)
-        codes, found = pd.factorize(said_motivo, use_na_sentinel=False)
-        motivo_code[pos[said]] = codes
-        reasons = [f"{ambito}: " + ("" if pd.isna(m) else str(m)) for m in found]
-        estado.append(_message(invalid, np.array(reasons, dtype=object), motivo_code))
-    del input_arrays  # the calc inputs (12 columns a lot) are freed before the texts are built
+        estado.append(_message(invalid, f"{ambito}: " + labels, motivo_code))
+    del input_arrays  # the calc inputs (10 columns a lot) are freed before the texts are built
 
     # --- the ámbito applied (§2.3) -----------------------------------------------------------------------
     # numpy codes per lot (0: ninguno, k: the k-th of COD_COLUMNS, -1: null), texts taken once at the end
@@ -885,8 +974,24 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     ):
         if not where.any():
             continue
-        pair = idx[where]
-        larger = mayor_frame(results[first].loc[pair], results[second].loc[pair])
+        pair = np.flatnonzero(where)
+        # the columns of the calc core's results the larger-of rule reads, for these lots
+        sides = []
+        for ambito in (first, second):
+            valid, motivo_code, labels = motivo_of[ambito]
+            cents, no_cents = cents_of[ambito]
+            sides.append(
+                pd.DataFrame(
+                    {
+                        "valido": valid[pair],
+                        "motivo_calc": labels[motivo_code[pair]],
+                        "cod_centavos": pd.arrays.IntegerArray(cents[pair], no_cents[pair]),
+                    },
+                    index=idx[pair],
+                    copy=False,
+                )
+            )
+        larger = mayor_frame(sides[0], sides[1])
         ganador = larger["ambito_ganador"].astype(object).to_numpy()
         winner = np.where(
             ganador == "uso", code_of[first], np.where(ganador == "lote-minimo", code_of[second], -1)
@@ -900,7 +1005,7 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     applied_code[unknown] = -1
     applied_na[unknown] = True
     out["ambito_aplicado"] = labelled(applied_code, applied_names)
-    del results, cents_of  # the per-ámbito calc results are no longer needed
+    del motivo_of, cents_of  # the per-ámbito calc results are no longer needed
 
     # IR of the applied ámbito
     cu_applied = (applied_code == code_of["uso"]) | (applied_code == code_of["edificabilidad-uso"])
@@ -939,8 +1044,14 @@ def detect_ambitos(lots: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     out["cod"] = _dollars(applied)
     out["cod_centavos"] = applied
     group, texts = _joined(estado, n, none=_OK)
-    out["estado"] = labelled(group, np.array(texts, dtype=object))
-    return pd.DataFrame({col: out[col] for col in OUTPUT_COLUMNS}, index=idx)
+    out["estado"] = labelled_arrow(group, texts)
+    # every column its own array, none shared with another column or the input: the frame takes them as they
+    # are (no copy into consolidated blocks)
+    return pd.DataFrame({col: out[col] for col in OUTPUT_COLUMNS}, index=idx, copy=False)
+
+
+#: The calc core's columns :func:`detect_ambitos` reads (the applied ámbito, its estado, §2.3.3).
+_CALC_OUTPUTS: tuple[str, ...] = ("valido", "motivo_calc", "cod_centavos")
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ under every section. Messages name the deciding features (road names and widths,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from quitogeo.categories import labelled
+from quitogeo.categories import labelled_arrow
 from quitogeo.rules import Rules
 
 #: Section prefix of the condition columns → label used in ``motivos``.
@@ -65,6 +65,10 @@ CONDITIONS: dict[str, tuple[str, ...]] = {
 
 _Obj = npt.NDArray[np.object_]
 _Codes = npt.NDArray[np.int64]
+#: Per-lot codes kept for the whole evaluation (a text column's, a condition's messages'): 32 bits, half the
+#: fresh memory of int64 (the stage's pages cost more than its arithmetic). Counts never reach 2**31.
+_Codes32 = npt.NDArray[np.int32]
+_AnyCodes = npt.NDArray[np.integer[Any]]
 
 
 def _per_value(values: npt.ArrayLike, fmt: Callable[[npt.NDArray[np.float64]], _Obj]) -> _Obj:
@@ -138,7 +142,7 @@ def _key(values: npt.ArrayLike) -> _Codes:
     return codes.astype(np.int64, copy=False)
 
 
-def _group(keys: list[_Codes], n: int) -> tuple[_Codes, npt.NDArray[np.intp]]:
+def _group(keys: Sequence[_AnyCodes], n: int) -> tuple[_Codes, npt.NDArray[np.intp]]:
     """Group ``n`` rows by equal tuples of integer ``keys``: (group of each row, first row of each group).
 
     Groups are numbered in order of first appearance, so the first rows come out sorted by group.
@@ -147,10 +151,14 @@ def _group(keys: list[_Codes], n: int) -> tuple[_Codes, npt.NDArray[np.intp]]:
     size = 1
     for key in keys:
         m = int(key.max()) + 1 if len(key) else 1
+        if m == 1:
+            continue  # every row 0 (the keys are ≥ 0): it splits no group
         if size * m >= 2**62:  # keep the mixed-radix code in int64: renumber densely first (≤ n groups)
             code, uniques = pd.factorize(code)
+            code = code.astype(np.int64, copy=False)
             size = len(uniques)
-        code = code * m + key
+        code *= m  # in place: no new array per key
+        code += key
         size *= m
     code, _ = pd.factorize(code)
     code = code.astype(np.int64, copy=False)
@@ -174,7 +182,7 @@ class _Labels:
         else:
             codes, uniques = pd.factorize(series, use_na_sentinel=True)
         # nulls (None, NaN, NA alike) get the last code, whose text is "" as _text prints them
-        self.codes: _Codes = np.where(codes < 0, len(uniques), codes).astype(np.int64)
+        self.codes: _Codes32 = np.where(codes < 0, len(uniques), codes).astype(np.int32)
         self.texts: _Obj = np.empty(len(uniques) + 1, dtype=object)
         self.texts[:-1] = list(uniques)
         self.texts[-1] = ""
@@ -225,7 +233,7 @@ class _Parts:
         self.tokens: pa.Array = pa.concat_arrays([_call("if_else", empty, _EMPTY, after), texts])
 
 
-def _concat(parts: list[_Parts], codes: list[_Codes]) -> pa.Array:
+def _concat(parts: list[_Parts], codes: Sequence[_AnyCodes]) -> pa.Array:
     """Per row, the non-empty texts ``parts[i]`` at ``codes[i]`` joined by their separators.
 
     The first text a row says is taken alone, every later one after its separator, and the pieces
@@ -244,7 +252,7 @@ def _concat(parts: list[_Parts], codes: list[_Codes]) -> pa.Array:
 class _Condition:
     """The messages of one condition: per lot a code (0: no message) into its texts."""
 
-    def __init__(self, codes: _Codes, texts: list[str], unknown: list[bool]) -> None:
+    def __init__(self, codes: _Codes32, texts: list[str], unknown: list[bool]) -> None:
         self.codes = codes
         self.texts = texts
         #: per text: said because the condition is unknown (a "sin dato" said once per section)
@@ -252,7 +260,7 @@ class _Condition:
         self.parts = _Parts(pa.array(texts, type=_LARGE), ", ")
 
 
-def _join_section(conds: list[_Condition], codes: list[_Codes]) -> pa.Array:
+def _join_section(conds: list[_Condition], codes: list[_AnyCodes]) -> pa.Array:
     """Texts of one section per distinct combination of its conditions' messages (``codes``, one row each).
 
     Messages are joined by ", " in the order of the conditions; a message from an unknown condition that the
@@ -273,27 +281,6 @@ def _join_section(conds: list[_Condition], codes: list[_Codes]) -> pa.Array:
             found = _call("match_substring", acc.take(pa.array(sub)), options=pattern)
             codes[i][rows[sub[found.to_numpy(zero_copy_only=False)]]] = 0  # code 0: no message
     return _concat(parts, codes)
-
-
-def _labelled(group: _Codes, texts: pa.Array) -> pd.Categorical | _Obj:
-    """Per-row texts ``texts[group]`` as the categorical :func:`~quitogeo.pipeline.compact_text` makes.
-
-    Arrow sorts the texts (UTF-8 byte order is Python's code point order) and equal neighbours are merged,
-    so :func:`~quitogeo.categories.labelled` receives them sorted and distinct and neither hashes nor sorts
-    them again.
-    """
-    order = _call("array_sort_indices", texts)  # ascending, by bytes
-    ordered = texts.take(order)
-    new = np.ones(len(ordered), dtype=bool)
-    if len(ordered) > 1:  # different code combinations may read the same: equal neighbours are one text
-        same = _call("equal", ordered.slice(1), ordered.slice(0, len(ordered) - 1))
-        new[1:] = ~same.to_numpy(zero_copy_only=False)
-    rank = np.empty(len(ordered), dtype=np.intp)
-    rank[order.to_numpy()] = np.cumsum(new) - 1
-    if not new.all():
-        ordered = ordered.filter(pa.array(new))
-    # a Python string per distinct text, made in sorted order (adjacent in memory for the checks that follow)
-    return labelled(rank[group], ordered.to_numpy(zero_copy_only=False))
 
 
 def _states(cond: pd.arrays.BooleanArray) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
@@ -331,7 +318,7 @@ class _Motivos:
             self.conds[section].append(self._shared[share])
             return
         is_false, is_na = _states(cond)
-        codes = np.zeros(self.n, dtype=np.int64)
+        codes = np.zeros(self.n, dtype=np.int32)
         texts: list[str] = [""]
         from_unknown: list[bool] = [False]
         for mask, message, flag in ((is_false, fail, False), (is_na, unknown, True)):
@@ -370,12 +357,12 @@ class _Motivos:
             conds = self.conds[sec]
             sec_group, sec_first = _group([combo[id(c)] for c in conds], len(first))
             texts = _join_section(conds, [combo[id(c)][sec_first] for c in conds])
-            out[f"motivos_{sec}"] = _labelled(sec_group[group], texts)
+            out[f"motivos_{sec}"] = labelled_arrow(sec_group[group], texts)
             # "ZUAE: …" where the section says something, "" where it does not
             labels = _call("binary_join_element_wise", pa.scalar(f"{label}: ", type=_LARGE), texts, _EMPTY)
             named.append(_Parts(_call("if_else", _call("equal", texts, _EMPTY), _EMPTY, labels), "; "))
             sec_groups.append(sec_group)
-        out["motivos"] = _labelled(group, _concat(named, sec_groups))
+        out["motivos"] = labelled_arrow(group, _concat(named, sec_groups))
         return out
 
 

@@ -61,10 +61,40 @@ def serial() -> Iterator[None]:
         _local.serial = before
 
 
+#: Threads currently inside :func:`shared_cores` (guarded by ``_sharing_lock``).
+_sharing = 0
+_sharing_lock = threading.Lock()
+
+
+@contextmanager
+def shared_cores() -> Iterator[None]:
+    """Share the cores with the other threads inside this block, for the duration of the block.
+
+    Stages running side by side (:func:`quitogeo.pipeline.process_lots`) each enter it: while two stages run
+    on two cores, each computes in its own thread (as in :func:`serial`); when the other has ended and nothing
+    is left to start, the one still running splits its next GEOS calls over both cores again, so that no core
+    idles at the end of the spatial stages. Each thread gets ``available_threads() // threads inside`` (at
+    least 1), read at each call. The results are the same whatever the split (see the module's docstring).
+    """
+    global _sharing
+    before = getattr(_local, "sharing", False)
+    with _sharing_lock:
+        _sharing += 1
+    _local.sharing = True
+    try:
+        yield
+    finally:
+        _local.sharing = before
+        with _sharing_lock:
+            _sharing -= 1
+
+
 def n_threads() -> int:
-    """Threads to use: 1 inside :func:`serial`, else :func:`available_threads`."""
+    """Threads to use: 1 in :func:`serial`, a share in :func:`shared_cores`, else all available."""
     if getattr(_local, "serial", False):
         return 1
+    if getattr(_local, "sharing", False):
+        return max(1, available_threads() // max(1, _sharing))
     return available_threads()
 
 
@@ -106,7 +136,7 @@ def map_chunks(func: Callable[[int, int], Any], n: int, *, min_chunk: int = MIN_
     slices = chunks_for(n, min_chunk=min_chunk)
     if len(slices) <= 1:
         return [func(0, n)]
-    pool = _executor(n_threads())
+    pool = _executor(available_threads())
     return list(pool.map(lambda s: func(*s), slices))
 
 
@@ -229,7 +259,7 @@ def prepared_pairs(
         start, stop = slices[i]
         return func(copies[i][pos[start:stop]], others[start:stop])
 
-    pool = _executor(n_threads())
+    pool = _executor(available_threads())
     return np.concatenate(list(pool.map(part, range(len(slices)))))
 
 
@@ -245,4 +275,5 @@ __all__ = [
     "prepared_pairs",
     "query",
     "serial",
+    "shared_cores",
 ]

@@ -24,11 +24,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from quitogeo import ambitos as _ambitos  # optional PUOS → PUGS stages (issue 6)
@@ -134,14 +136,29 @@ class Context:
         The priced scenario (:meth:`Rules.scenario`).
     layers : dict of str to GeoDataFrame
         The project's layers other than ``predios`` (absent layers are simply not keys).
-    red : RoadNetwork or None
-        The prepared ``vias`` layer (None when absent).
+    network : RoadNetwork or None
+        The prepared ``vias`` layer when it is given already built (a partition's clipped network); None to
+        build it from ``layers["vias"]`` on first use of :attr:`red`.
     """
 
     rules: Rules
     escenario: dict[str, Any]
     layers: dict[str, gpd.GeoDataFrame]
-    red: RoadNetwork | None
+    network: RoadNetwork | None = None
+
+    @cached_property
+    def red(self) -> RoadNetwork | None:
+        """The prepared ``vias`` layer (None when the project has none).
+
+        Built on first use, not by :func:`prepare`: the frontage stage is its only reader, and building it
+        there puts its cost (0.5 s at 1 M lots) in the stage, which runs beside the overlap joins, rather than
+        before every stage. (``cached_property`` writes the instance's ``__dict__``, so it works on a frozen
+        dataclass; a backend that ships the context to workers builds it first, once.)
+        """
+        if self.network is not None:
+            return self.network
+        vias = self.layers.get("vias")
+        return road_network(vias, rules=self.rules) if vias is not None else None
 
     @property
     def missing(self) -> list[str]:
@@ -198,7 +215,7 @@ class RunResult:
 
 
 def prepare(layers: dict[str, gpd.GeoDataFrame], *, rules: Rules, escenario: str | None = None) -> Context:
-    """Prepare the non-lot layers once: choose the scenario and build the road network.
+    """Prepare the non-lot layers once: choose the scenario (the road network is built on first use).
 
     Parameters
     ----------
@@ -224,9 +241,7 @@ def prepare(layers: dict[str, gpd.GeoDataFrame], *, rules: Rules, escenario: str
         )
     sc = rules.scenario(escenario)
     others = {k: v for k, v in layers.items() if k != "predios"}
-    vias = others.get("vias")
-    red = road_network(vias, rules=rules) if vias is not None else None
-    return Context(rules=rules, escenario=sc, layers=others, red=red)
+    return Context(rules=rules, escenario=sc, layers=others)
 
 
 def stage_predio(lots: gpd.GeoDataFrame, ctx: Context, index: LotIndex) -> pd.DataFrame:
@@ -300,22 +315,27 @@ def stage_escenario(joined: pd.DataFrame, ctx: Context) -> pd.DataFrame:
 def stage_cod(joined: pd.DataFrame, ctx: Context) -> pd.DataFrame:
     """COD of the ``edificabilidad`` ámbito through the calc core's vectorised :func:`.calc.cod_frame`.
 
+    (Its array form :func:`.calc.vectorized.cod_arrays`: the same computation without a frame around it.)
+
     α is the rules' ``valor_suelo.alfa``; Vc the cost of ``valor_suelo.estructura_predeterminada``; Fu comes
     from
     the lot's use category (``usos.categorias.<cat>.fu`` → ``valor_suelo.fu``). Lots lacking Ae, area, AIVA
     or a
-    known use get a null COD and their reason in ``estado`` (``ok`` otherwise).
+    known use get a null COD and their reason in ``estado`` (``ok`` otherwise), a categorical as
+    :func:`compact_text` makes it (built from codes, never a string per lot).
     """
-    from quitogeo.calc import cod_frame
+    from quitogeo.calc.vectorized import cod_arrays
+    from quitogeo.categories import labelled
 
     rules = ctx.rules
     n = len(joined)
     vs_rules = rules["valor_suelo"]
     cats = rules["usos"]["categorias"]
     fu_by_cat = {cat: float(vs_rules["fu"][spec["fu"]]) for cat, spec in cats.items()}
-    fu = _per_value(joined["uso_categoria"], lambda cat: fu_by_cat.get(cat, np.nan), np.nan, np.float64)
-    alfa = np.full(n, float(rules.alfa))
-    vc = np.full(n, float(vs_rules["vc"][vs_rules["estructura_predeterminada"]]))
+    cat_codes, cat_values = _text_codes(joined["uso_categoria"])
+    fu = np.array([*(fu_by_cat.get(c, np.nan) for c in cat_values), np.nan], dtype=np.float64)[cat_codes]
+    alfa = float(rules.alfa)
+    vc = float(vs_rules["vc"][vs_rules["estructura_predeterminada"]])
     ae = joined["ae_m2"].to_numpy(dtype=np.float64)
     area = joined["area_m2"].to_numpy(dtype=np.float64)
     aiva = joined["aiva_valor"].to_numpy(dtype=np.float64)
@@ -329,11 +349,10 @@ def stage_cod(joined: pd.DataFrame, ctx: Context) -> pd.DataFrame:
         + 4 * ~np.isfinite(aiva)
     )
     fixed = ("sin geometría ni área de escritura", "sin PIT", "sin AIVA registrada")
-    uso = joined["uso_principal"]
-    uso_codes, uso_values = pd.factorize(uso, use_na_sentinel=True)
-    unknown_use = uso.notna().to_numpy() & joined["uso_categoria"].isna().to_numpy()
+    uso_codes, uso_values = _text_codes(joined["uso_principal"])
+    unknown_use = (uso_codes >= 0) & (cat_codes < 0)
     uso_key = np.where(unknown_use, uso_codes + 1, 0)
-    ae_codes, ae_values = pd.factorize(joined["ae_problema"], use_na_sentinel=True)
+    ae_codes, ae_values = _text_codes(joined["ae_problema"])
     ae_key = np.where((ae_codes >= 0) & ~sin_pit, ae_codes + 1, 0)
     ok = np.isfinite(ae) & np.isfinite(area) & (area > 0) & np.isfinite(aiva) & np.isfinite(fu)
     key = ((flags * (len(uso_values) + 1) + uso_key) * (len(ae_values) + 1) + ae_key) * 2 + ok
@@ -349,74 +368,80 @@ def stage_cod(joined: pd.DataFrame, ctx: Context) -> pd.DataFrame:
         if a_k:
             parts.append(str(ae_values[a_k - 1]))
         texts[g] = "; ".join(p for p in parts if p) or ("ok" if is_ok else "sin datos para el COD")
-    estado = texts[group]  # a new array: the rows the calc core refuses are rewritten below
+    estado = group  # per lot a code into ``texts``; refused rows get codes after them
     ok = np.array([t == "ok" for t in texts], dtype=bool)[group]
 
-    ic = np.full(n, np.nan)
-    beta = np.full(n, np.nan)
-    vs = np.full(n, np.nan)
-    cents = np.zeros(n, dtype=np.int64)
-    fila = np.zeros(n, dtype=np.int64)
-    columna = np.zeros(n, dtype=np.int64)
-    priced = np.zeros(n, dtype=bool)
-    if ok.any():
-        nan = np.full(int(ok.sum()), np.nan)
-        calc_in = pd.DataFrame(
-            {
-                "alfa": alfa[ok],
-                "vc": vc[ok],
-                "fu": fu[ok],
-                "ae": ae[ok],
-                "area_terreno": area[ok],
-                "aiva": aiva[ok],
-                "ir": nan,
-                "auv": nan,
-                "vsa": nan,
-                "vs_c": nan,
-                "vis": nan,
-                "area_util_proyecto": nan,
-            },
-            index=joined.index[ok],
-        )
-        res = cod_frame(calc_in, ambito="edificabilidad", rules=rules)
-        pos = np.flatnonzero(ok)
-        valid = res["valido"].to_numpy(dtype=bool)
-        if (~valid).any():
-            # the calc core refused these rows (e.g. a value out of range): say why, the COD stays null
-            motivo = res["motivo_calc"].to_numpy(dtype=object)[~valid].astype(str).astype(object)
-            estado[pos[~valid]] = ("COD no calculable: " + motivo).astype(object)
-        vpos = pos[valid]
-        priced[vpos] = True
-        ic[vpos] = res["ic"].to_numpy(dtype=np.float64)[valid]
-        beta[vpos] = res["beta"].to_numpy(dtype=np.float64)[valid]
-        vs[vpos] = res["vs"].to_numpy(dtype=np.float64)[valid]
-        cents[vpos] = res["cod_centavos"].to_numpy(dtype=np.int64, na_value=0)[valid]
-        fila[vpos] = res["beta_fila"].to_numpy(dtype=np.int64, na_value=0)[valid]
-        columna[vpos] = res["beta_columna"].to_numpy(dtype=np.int64, na_value=0)[valid]
-
-    out = pd.DataFrame(index=joined.index)
-    out["alfa"] = np.where(priced, alfa, np.nan)
-    out["vc"] = np.where(priced, vc, np.nan)
-    out["fu"] = np.where(priced, fu, np.nan)
-    out["ic"] = ic
-    out["beta"] = beta
-    out["vs"] = vs
-    # COD in USD with two decimals from the exact cents (cents / 100 is the nearest double to it)
-    out["cod"] = np.where(priced, cents / 100.0, np.nan)
-    out["beta_fila"] = pd.arrays.IntegerArray(fila, ~priced)
-    out["beta_columna"] = pd.arrays.IntegerArray(columna, ~priced)
-    out["cod_centavos"] = pd.arrays.IntegerArray(cents, ~priced)
-    out["estado"] = pd.Series(estado, index=joined.index, dtype=object)
-    return out
+    del flags, uso_key, ae_key, key  # fresh pages cost more than the arithmetic: keep few arrays alive
+    # The calc core on every lot's arrays as they are (no copy of the lots it prices; α and Vc one value
+    # for all); only the lots whose estado is "ok" are priced (the others are invalid rows of the calc core
+    # anyway: a NaN input).
+    res = cod_arrays(
+        {
+            "alfa": np.broadcast_to(alfa, n),
+            "vc": np.broadcast_to(vc, n),
+            "fu": fu,
+            "ae": ae,
+            "area_terreno": area,
+            "aiva": aiva,
+        },
+        n=n,
+        ambito="edificabilidad",
+        rules=rules,
+        outputs=_COD_OUTPUTS,
+    )
+    valid = res["valido"]
+    refused_rows = ok & ~valid
+    refused: list[str] = []
+    if refused_rows.any():
+        # the calc core refused these rows (e.g. a value out of range): say why, the COD stays null
+        motivo = res["motivo_calc"]
+        estado[refused_rows] = len(texts) + motivo.codes[refused_rows]
+        refused = ["COD no calculable: " + str(m) for m in motivo.categories]
+    columns = {name: res[name] for name in _COD_OUTPUTS[2:]}  # each a new array of the calc core
+    priced = valid
+    if (valid & ~ok).any():
+        # rows the calc core could price but whose estado says otherwise: not priced
+        priced = ok & valid
+        unpriced = ~priced
+        for name in ("ic", "beta", "vs", "cod"):
+            columns[name] = np.where(priced, columns[name], np.nan)
+        for name in ("beta_fila", "beta_columna", "cod_centavos"):
+            values = np.where(priced, columns[name].to_numpy(dtype=np.int64, na_value=0), 0)
+            columns[name] = pd.arrays.IntegerArray(values, unpriced.copy())
+    return pd.DataFrame(
+        {
+            "alfa": np.where(priced, alfa, np.nan),
+            "vc": np.where(priced, vc, np.nan),
+            "fu": np.where(priced, fu, np.nan),
+            # COD in USD with two decimals from the exact cents (cents / 100 is the nearest double to it)
+            **columns,
+            "estado": labelled(estado, np.array([*texts, *refused], dtype=object)),
+        },
+        index=joined.index,
+        copy=False,
+    )
 
 
-def _per_value(
-    series: pd.Series, func: Callable[[Any], Any], null: Any, dtype: type[np.generic]
-) -> np.ndarray:
-    """``func`` of each lot's value, called once per distinct value (``null`` for nulls)."""
+#: The calc core's columns :func:`stage_cod` uses (the VIS exoneration's are not computed).
+_COD_OUTPUTS: tuple[str, ...] = (
+    "valido",
+    "motivo_calc",
+    "ic",
+    "beta",
+    "vs",
+    "cod",
+    "beta_fila",
+    "beta_columna",
+    "cod_centavos",
+)
+
+
+def _text_codes(series: pd.Series) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.object_]]:
+    """Return a text column as (code per lot, -1 for null; its distinct values): a categorical's own codes."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return series.cat.codes.to_numpy().astype(np.intp), np.asarray(series.cat.categories, dtype=object)
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    table = np.array([*(func(u) for u in uniques), null], dtype=dtype)
-    return table[codes]  # code -1 (null) takes the last entry
+    return codes.astype(np.intp), np.asarray(uniques, dtype=object)
 
 
 #: Spatial stages, in order: name → function(lots, ctx, index).
@@ -431,9 +456,13 @@ SPATIAL_STAGES: dict[str, Callable[[gpd.GeoDataFrame, Context, LotIndex], pd.Dat
     "puos": _ambitos.stage_puos,
 }
 
-#: Rough order of the spatial stages' cost at district scale (most expensive first), to schedule them.
+#: The order in which the spatial stages are handed to the threads, roughly the longest first so that the
+#: short ones fill in at the end. ``frente`` comes second although it is not the second longest: it alone
+#: needs none of the caches the overlap joins share (quadtree, convex lots), which the first stage builds;
+#: started second, it runs on the other core meanwhile, where ``aiva`` would only wait for them
+#: (1.8 s at 1 M lots).
 _STAGE_COST: dict[str, int] = {
-    name: rank for rank, name in enumerate(("puos", "aiva", "pit", "frente", "zonas", "influencia", "predio"))
+    name: rank for rank, name in enumerate(("puos", "frente", "aiva", "pit", "zonas", "influencia", "predio"))
 }
 
 
@@ -539,10 +568,12 @@ def process_lots(
     on_stage : callable, optional
         Called as ``on_stage(name, seconds)`` when each stage ends (benchmarks sample memory there).
     threads : int, optional
-        Spatial stages run side by side on this many threads (each stage's own GEOS calls then stay in its
-        thread). By default one per core from :data:`STAGE_THREADS_MIN_LOTS` lots, else 1 (one after the
-        other, each stage splitting its GEOS calls over the cores). The stages only read the lots, their
-        index and the context, so the result is the same; their seconds then overlap.
+        Spatial stages run side by side on this many threads (the cores shared among the stages running,
+        :func:`quitogeo.parallel.shared_cores`: each stage's GEOS calls stay in its thread while others run,
+        and spread again over the cores left idle). By default one per core from
+        :data:`STAGE_THREADS_MIN_LOTS` lots, else 1 (one after the other, each stage splitting its GEOS calls
+        over the cores). The stages only read the lots, their index and the context, so the result is the
+        same; their seconds then overlap.
 
     Returns
     -------
@@ -595,15 +626,16 @@ def process_lots(
     else:
 
         def one(name: str, idx: LotIndex) -> pd.DataFrame:
-            with parallel.serial():
+            # one core per stage while two run; the last one running takes both (parallel.shared_cores)
+            with parallel.shared_cores():
                 t0 = time.perf_counter()
                 out = compact_text(SPATIAL_STAGES[name](lots, ctx, idx))
                 tick(name, t0)
                 return out
 
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="quitogeo-etapa") as pool:
-            # the longest stages first, so that the short ones fill in at the end; the caches the stages share
-            # (quadtree, convex lots) are built by the first stage that needs them, the others wait for it
+            # in the order of _STAGE_COST; the caches the stages share (quadtree, convex lots) are built by
+            # the first stage that needs them, the others wait for it
             ranked = sorted(SPATIAL_STAGES, key=_stage_rank)
             futures = {name: pool.submit(one, name, index) for name in ranked}
             del index
@@ -617,7 +649,8 @@ def process_lots(
                 if ready:
                     joined = pd.concat([joined, *(spatial[s] for s in ready)], axis=1)
                 t0 = time.perf_counter()
-                table[name] = _table_stage(name, tfunc, joined, ctx)
+                with parallel.shared_cores():  # a core of its own while a spatial stage still runs
+                    table[name] = _table_stage(name, tfunc, joined, ctx)
                 joined = pd.concat([joined, table[name]], axis=1)
                 tick(name, t0)
             for s in SPATIAL_STAGES:
@@ -730,8 +763,12 @@ def check_integrity(lots: gpd.GeoDataFrame, result: pd.DataFrame) -> None:
             "perderían o "
             "duplicarían predios; no se escribe nada (informe este error)"
         )
-    claves = lots["clave_catastral"].astype(str).to_numpy()
-    if not np.array_equal(result["clave_catastral"].astype(str).to_numpy(), claves):
+    got = result["clave_catastral"].to_numpy(dtype=object)
+    given = lots["clave_catastral"].to_numpy(dtype=object)
+    # the claves as given compare equal element by element in the common case (0.05 s at 1 M lots); only
+    # otherwise (a null, a number among texts) are both sides compared as text (0.2 s)
+    same = got is given or bool((got == given).all())
+    if not same and not np.array_equal(got.astype(str), given.astype(str)):
         raise DataIntegrityError(
             "predios_resultado no conserva las claves catastrales de entrada en su orden; no se escribe nada"
         )

@@ -69,7 +69,11 @@ _WEIGHTS: dict[str, float] = {
 }
 
 _LM_CASES = (
-    "lote_minimo", "lote_minimo_sin_condiciones", "lote_minimo_uso", "edificabilidad_lote_minimo", "tres"
+    "lote_minimo",
+    "lote_minimo_sin_condiciones",
+    "lote_minimo_uso",
+    "edificabilidad_lote_minimo",
+    "tres",
 )
 _USO_FUERA = ("uso_fuera", "edificabilidad_uso", "lote_minimo_uso", "tres")
 _EDIF = ("edificabilidad", "edificabilidad_uso", "edificabilidad_lote_minimo", "tres")
@@ -170,9 +174,9 @@ def make_puos_layer(pugs: gpd.GeoDataFrame, *, seed: int) -> gpd.GeoDataFrame:
         "uso_tabla2": (
             tabla2_code.notna() & (tabla2_code.str.casefold() != code.str.casefold()) & pisos_m.notna()
         ).fillna(False),
-        "uso_tabla3": (
-            tabla3_code.notna() & (tabla3_code.str.casefold() != code.str.casefold())
-        ).fillna(False),
+        "uso_tabla3": (tabla3_code.notna() & (tabla3_code.str.casefold() != code.str.casefold())).fillna(
+            False
+        ),
         "uso_fuera": known_cat,
         "lote_minimo": can_lm,
         "lote_minimo_sin_condiciones": can_lm,

@@ -27,9 +27,13 @@ from quitogeo.rules import Rules
 
 
 def _col(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """Column as float64 (NaN where absent or not a number), only read: a float64 column's own values."""
     if name not in frame.columns:
         return np.full(len(frame), np.nan)
-    return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64)
+    series = frame[name]
+    if series.dtype == np.float64:  # no parsing, no copy (fresh memory costs more than the arithmetic)
+        return series.to_numpy()
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
 
 
 def area_excedente(frame: pd.DataFrame, *, rules: Rules, escenario: dict[str, Any]) -> pd.DataFrame:

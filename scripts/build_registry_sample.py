@@ -20,8 +20,14 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("salida") / "registro", help="carpeta de salida")
     parser.add_argument("--ordenanza", type=Path, default=None, help="PDF de la ordenanza (se copia en ORD/)")
     args = parser.parse_args()
-    package = build_registry(read_project(), fecha=args.fecha, out_dir=args.out, zip=True,
-                             ordenanza_pdf=args.ordenanza, overwrite=True)
+    package = build_registry(
+        read_project(),
+        fecha=args.fecha,
+        out_dir=args.out,
+        zip=True,
+        ordenanza_pdf=args.ordenanza,
+        overwrite=True,
+    )
     print(f"paquete: {package} (+ {package.name}.zip)")
     problems = check_registry(package)
     for row in problems.itertuples(index=False):

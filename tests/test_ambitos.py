@@ -63,68 +63,224 @@ from quitogeo.ambitos import COD_COLUMNS, OUTPUT_COLUMNS, detect_ambitos  # noqa
 
 # Defaults of a lot: both plans equal (urbano, R2, A604-35-like numbers), no construction, no plan parcial.
 _BASE = {
-    "puos_uso": "R2", "puos_clasificacion": "urbano", "puos_lote_minimo": 600.0, "puos_pisos": 4.0,
-    "puos_cos_pb": 35.0, "puos_cos_total": 140.0,
-    "uso_principal": "R2", "clasificacion": "urbano", "lote_minimo": 600.0, "pisos_basicos": 4.0,
-    "pisos_maximos": 4.0, "cos_pb": 35.0, "cos_total_basico": 140.0, "cos_total_maximo": 140.0,
-    "area_m2": 1000.0, "administracion_zonal": "Eugenio Espejo", "aiva_valor": 300.0,
-    "avaluo_terreno": 100000.0, "regimen": "unipropiedad", "avaluo_cubiertas": np.nan,
+    "puos_uso": "R2",
+    "puos_clasificacion": "urbano",
+    "puos_lote_minimo": 600.0,
+    "puos_pisos": 4.0,
+    "puos_cos_pb": 35.0,
+    "puos_cos_total": 140.0,
+    "uso_principal": "R2",
+    "clasificacion": "urbano",
+    "lote_minimo": 600.0,
+    "pisos_basicos": 4.0,
+    "pisos_maximos": 4.0,
+    "cos_pb": 35.0,
+    "cos_total_basico": 140.0,
+    "cos_total_maximo": 140.0,
+    "area_m2": 1000.0,
+    "administracion_zonal": "Eugenio Espejo",
+    "aiva_valor": 300.0,
+    "avaluo_terreno": 100000.0,
+    "regimen": "unipropiedad",
+    "avaluo_cubiertas": np.nan,
     "area_cubiertas": np.nan,
     "en_plan_parcial": False,
 }
 
 _CASES: dict[str, dict[str, object]] = {
-    "A01": dict(puos_clasificacion="rural", puos_uso="M", uso_principal="M", puos_pisos=2.0,
-                pisos_basicos=2.0,
-                pisos_maximos=2.0, puos_cos_total=70.0, cos_total_basico=70.0, cos_total_maximo=70.0,
-                area_m2=1000.0, avaluo_terreno=50000.0, aiva_valor=100.0, administracion_zonal="Calderón"),
-    "A02": dict(puos_uso="R1", uso_principal="Tipología 2", puos_pisos=2.0, pisos_basicos=2.0,
-                pisos_maximos=2.0,
-                puos_cos_pb=50.0, cos_pb=50.0, puos_cos_total=100.0, cos_total_basico=100.0,
-                cos_total_maximo=100.0, puos_lote_minimo=300.0, lote_minimo=300.0, area_m2=500.0,
-                avaluo_terreno=60000.0, avaluo_cubiertas=80000.0, area_cubiertas=200.0, aiva_valor=300.0),
-    "A03": dict(puos_uso="I3", uso_principal="IAI", puos_pisos=2.0, pisos_basicos=2.0, pisos_maximos=2.0,
-                puos_cos_pb=60.0, cos_pb=60.0, puos_cos_total=120.0, cos_total_basico=120.0,
-                cos_total_maximo=120.0, puos_lote_minimo=1000.0, lote_minimo=1000.0, area_m2=2000.0,
-                avaluo_terreno=120000.0, aiva_valor=80.0, administracion_zonal="Quitumbe"),
-    "A04": dict(uso_principal="M", puos_lote_minimo=300.0, lote_minimo=300.0, area_m2=600.0,
-                avaluo_terreno=90000.0, aiva_valor=600.0, administracion_zonal="Eloy Alfaro"),
-    "A05": dict(puos_pisos=3.0, pisos_basicos=3.0, pisos_maximos=3.0, puos_cos_total=105.0,
-                cos_total_basico=105.0,
-                cos_total_maximo=105.0, lote_minimo=300.0, area_m2=800.0, avaluo_terreno=100000.0,
-                aiva_valor=200.0),
-    "A06": dict(puos_pisos=3.0, pisos_basicos=3.0, pisos_maximos=3.0, puos_cos_pb=50.0, puos_cos_total=150.0,
-                cos_total_basico=105.0, cos_total_maximo=105.0, lote_minimo=300.0, area_m2=800.0),
-    "A07": dict(puos_lote_minimo=1000.0, lote_minimo=600.0, puos_cos_pb=40.0, cos_pb=40.0, puos_pisos=4.0,
-                pisos_basicos=3.0, pisos_maximos=4.0, puos_cos_total=160.0, cos_total_basico=120.0,
-                cos_total_maximo=160.0, area_m2=1500.0),
+    "A01": dict(
+        puos_clasificacion="rural",
+        puos_uso="M",
+        uso_principal="M",
+        puos_pisos=2.0,
+        pisos_basicos=2.0,
+        pisos_maximos=2.0,
+        puos_cos_total=70.0,
+        cos_total_basico=70.0,
+        cos_total_maximo=70.0,
+        area_m2=1000.0,
+        avaluo_terreno=50000.0,
+        aiva_valor=100.0,
+        administracion_zonal="Calderón",
+    ),
+    "A02": dict(
+        puos_uso="R1",
+        uso_principal="Tipología 2",
+        puos_pisos=2.0,
+        pisos_basicos=2.0,
+        pisos_maximos=2.0,
+        puos_cos_pb=50.0,
+        cos_pb=50.0,
+        puos_cos_total=100.0,
+        cos_total_basico=100.0,
+        cos_total_maximo=100.0,
+        puos_lote_minimo=300.0,
+        lote_minimo=300.0,
+        area_m2=500.0,
+        avaluo_terreno=60000.0,
+        avaluo_cubiertas=80000.0,
+        area_cubiertas=200.0,
+        aiva_valor=300.0,
+    ),
+    "A03": dict(
+        puos_uso="I3",
+        uso_principal="IAI",
+        puos_pisos=2.0,
+        pisos_basicos=2.0,
+        pisos_maximos=2.0,
+        puos_cos_pb=60.0,
+        cos_pb=60.0,
+        puos_cos_total=120.0,
+        cos_total_basico=120.0,
+        cos_total_maximo=120.0,
+        puos_lote_minimo=1000.0,
+        lote_minimo=1000.0,
+        area_m2=2000.0,
+        avaluo_terreno=120000.0,
+        aiva_valor=80.0,
+        administracion_zonal="Quitumbe",
+    ),
+    "A04": dict(
+        uso_principal="M",
+        puos_lote_minimo=300.0,
+        lote_minimo=300.0,
+        area_m2=600.0,
+        avaluo_terreno=90000.0,
+        aiva_valor=600.0,
+        administracion_zonal="Eloy Alfaro",
+    ),
+    "A05": dict(
+        puos_pisos=3.0,
+        pisos_basicos=3.0,
+        pisos_maximos=3.0,
+        puos_cos_total=105.0,
+        cos_total_basico=105.0,
+        cos_total_maximo=105.0,
+        lote_minimo=300.0,
+        area_m2=800.0,
+        avaluo_terreno=100000.0,
+        aiva_valor=200.0,
+    ),
+    "A06": dict(
+        puos_pisos=3.0,
+        pisos_basicos=3.0,
+        pisos_maximos=3.0,
+        puos_cos_pb=50.0,
+        puos_cos_total=150.0,
+        cos_total_basico=105.0,
+        cos_total_maximo=105.0,
+        lote_minimo=300.0,
+        area_m2=800.0,
+    ),
+    "A07": dict(
+        puos_lote_minimo=1000.0,
+        lote_minimo=600.0,
+        puos_cos_pb=40.0,
+        cos_pb=40.0,
+        puos_pisos=4.0,
+        pisos_basicos=3.0,
+        pisos_maximos=4.0,
+        puos_cos_total=160.0,
+        cos_total_basico=120.0,
+        cos_total_maximo=160.0,
+        area_m2=1500.0,
+    ),
     "A08": dict(lote_minimo=400.0, area_m2=700.0),
-    "A09": dict(puos_pisos=3.0, pisos_basicos=3.0, pisos_maximos=6.0, puos_cos_total=105.0,
-                cos_total_basico=105.0, cos_total_maximo=210.0, area_m2=1000.0, aiva_valor=300.0,
-                administracion_zonal="La Delicia"),
-    "A10": dict(uso_principal="M", puos_lote_minimo=300.0, lote_minimo=300.0, pisos_maximos=8.0,
-                cos_total_maximo=280.0, area_m2=500.0, avaluo_terreno=75000.0, aiva_valor=150.0,
-                administracion_zonal="Manuela Sáenz"),
-    "A11": dict(puos_lote_minimo=1000.0, lote_minimo=600.0, puos_cos_pb=40.0, cos_pb=40.0, puos_pisos=2.0,
-                pisos_basicos=2.0, pisos_maximos=4.0, puos_cos_total=80.0, cos_total_basico=80.0,
-                cos_total_maximo=160.0, area_m2=1500.0, avaluo_terreno=300000.0, aiva_valor=550.0,
-                administracion_zonal="Tumbaco"),
-    "A12": dict(uso_principal="M", lote_minimo=300.0, area_m2=800.0, avaluo_terreno=80000.0, aiva_valor=100.0,
-                administracion_zonal="La Delicia"),
-    "A13": dict(uso_principal="M", lote_minimo=300.0, area_m2=800.0, avaluo_terreno=200000.0,
-                aiva_valor=100.0,
-                avaluo_cubiertas=20000.0, area_cubiertas=100.0, administracion_zonal="La Delicia"),
+    "A09": dict(
+        puos_pisos=3.0,
+        pisos_basicos=3.0,
+        pisos_maximos=6.0,
+        puos_cos_total=105.0,
+        cos_total_basico=105.0,
+        cos_total_maximo=210.0,
+        area_m2=1000.0,
+        aiva_valor=300.0,
+        administracion_zonal="La Delicia",
+    ),
+    "A10": dict(
+        uso_principal="M",
+        puos_lote_minimo=300.0,
+        lote_minimo=300.0,
+        pisos_maximos=8.0,
+        cos_total_maximo=280.0,
+        area_m2=500.0,
+        avaluo_terreno=75000.0,
+        aiva_valor=150.0,
+        administracion_zonal="Manuela Sáenz",
+    ),
+    "A11": dict(
+        puos_lote_minimo=1000.0,
+        lote_minimo=600.0,
+        puos_cos_pb=40.0,
+        cos_pb=40.0,
+        puos_pisos=2.0,
+        pisos_basicos=2.0,
+        pisos_maximos=4.0,
+        puos_cos_total=80.0,
+        cos_total_basico=80.0,
+        cos_total_maximo=160.0,
+        area_m2=1500.0,
+        avaluo_terreno=300000.0,
+        aiva_valor=550.0,
+        administracion_zonal="Tumbaco",
+    ),
+    "A12": dict(
+        uso_principal="M",
+        lote_minimo=300.0,
+        area_m2=800.0,
+        avaluo_terreno=80000.0,
+        aiva_valor=100.0,
+        administracion_zonal="La Delicia",
+    ),
+    "A13": dict(
+        uso_principal="M",
+        lote_minimo=300.0,
+        area_m2=800.0,
+        avaluo_terreno=200000.0,
+        aiva_valor=100.0,
+        avaluo_cubiertas=20000.0,
+        area_cubiertas=100.0,
+        administracion_zonal="La Delicia",
+    ),
     "A14": dict(),
-    "A15": dict(puos_uso=None, puos_clasificacion=None, puos_lote_minimo=np.nan, puos_pisos=np.nan,
-                puos_cos_pb=np.nan, puos_cos_total=np.nan),
+    "A15": dict(
+        puos_uso=None,
+        puos_clasificacion=None,
+        puos_lote_minimo=np.nan,
+        puos_pisos=np.nan,
+        puos_cos_pb=np.nan,
+        puos_cos_total=np.nan,
+    ),
     "A16": dict(uso_principal="M", administracion_zonal="Mariscal Sucre"),
-    "A17": dict(puos_pisos=3.0, pisos_basicos=3.0, pisos_maximos=6.0, puos_cos_total=105.0,
-                cos_total_basico=105.0, cos_total_maximo=210.0, area_m2=1000.0, aiva_valor=300.0,
-                administracion_zonal="La Delicia", en_plan_parcial=True),
-    "A18": dict(uso_principal="M", puos_lote_minimo=1000.0, lote_minimo=600.0, puos_cos_pb=40.0, cos_pb=40.0,
-                puos_pisos=2.0, pisos_basicos=2.0, pisos_maximos=4.0, puos_cos_total=80.0,
-                cos_total_basico=80.0, cos_total_maximo=160.0, area_m2=1500.0, avaluo_terreno=300000.0,
-                aiva_valor=550.0, administracion_zonal="Tumbaco"),
+    "A17": dict(
+        puos_pisos=3.0,
+        pisos_basicos=3.0,
+        pisos_maximos=6.0,
+        puos_cos_total=105.0,
+        cos_total_basico=105.0,
+        cos_total_maximo=210.0,
+        area_m2=1000.0,
+        aiva_valor=300.0,
+        administracion_zonal="La Delicia",
+        en_plan_parcial=True,
+    ),
+    "A18": dict(
+        uso_principal="M",
+        puos_lote_minimo=1000.0,
+        lote_minimo=600.0,
+        puos_cos_pb=40.0,
+        cos_pb=40.0,
+        puos_pisos=2.0,
+        pisos_basicos=2.0,
+        pisos_maximos=4.0,
+        puos_cos_total=80.0,
+        cos_total_basico=80.0,
+        cos_total_maximo=160.0,
+        area_m2=1500.0,
+        avaluo_terreno=300000.0,
+        aiva_valor=550.0,
+        administracion_zonal="Tumbaco",
+    ),
 }
 
 
@@ -238,12 +394,18 @@ def test_every_figure_equals_compute_cod(result, rules):
         has_constr = pd.notna(lot["area_cubiertas"]) and lot["area_cubiertas"] > 0
         # Vs_c: α × Vcc with construction, avalúo / área without (the CLI refuses the other inputs)
         uso_kwargs = (
-            {"alfa": alfa, "vcc": lot["avaluo_cubiertas"] / lot["area_cubiertas"]} if has_constr
+            {"alfa": alfa, "vcc": lot["avaluo_cubiertas"] / lot["area_cubiertas"]}
+            if has_constr
             else {"avaluo_terreno": lot["avaluo_terreno"], "area_terreno": area}
         )
         common = {"rules": rules, "aiva": float(lot["aiva_valor"]), "beneficio": bool(lot["en_plan_parcial"])}
-        edif = {"alfa": alfa, "vc": vc, "fu": fu[lot["uso_principal"]], "ae": row["ae_ambito_m2"],
-                "area_terreno": area}
+        edif = {
+            "alfa": alfa,
+            "vc": vc,
+            "fu": fu[lot["uso_principal"]],
+            "ae": row["ae_ambito_m2"],
+            "area_terreno": area,
+        }
         calls = {
             "uso": dict(ir=row["ir_cu"], auv=area, **uso_kwargs),
             "edificabilidad": edif,
@@ -299,11 +461,24 @@ def test_rules_switches(rules):
 # ---------------------------------------------------------------------------------------------------------
 # the same project as layers: the spatial join and the run
 
-_PUGS_COLS = ("uso_principal", "clasificacion", "lote_minimo", "pisos_basicos", "pisos_maximos", "cos_pb",
-              "cos_total_basico", "cos_total_maximo")
-_PUOS_COLS = {"puos_uso": "uso_principal", "puos_clasificacion": "clasificacion",
-              "puos_lote_minimo": "lote_minimo", "puos_pisos": "pisos", "puos_cos_pb": "cos_pb",
-              "puos_cos_total": "cos_total"}
+_PUGS_COLS = (
+    "uso_principal",
+    "clasificacion",
+    "lote_minimo",
+    "pisos_basicos",
+    "pisos_maximos",
+    "cos_pb",
+    "cos_total_basico",
+    "cos_total_maximo",
+)
+_PUOS_COLS = {
+    "puos_uso": "uso_principal",
+    "puos_clasificacion": "clasificacion",
+    "puos_lote_minimo": "lote_minimo",
+    "puos_pisos": "pisos",
+    "puos_cos_pb": "cos_pb",
+    "puos_cos_total": "cos_total",
+}
 
 
 def hand_layers() -> dict:
@@ -318,37 +493,63 @@ def hand_layers() -> dict:
     predios, pugs, aiva, puos = [], [], [], []
     for i, lot in lots.iterrows():
         x = 100.0 * i
-        predios.append({"clave_catastral": lot["clave_catastral"], "area_escritura": lot["area_m2"],
-                        "administracion_zonal": lot["administracion_zonal"], "regimen": lot["regimen"],
-                        "avaluo_terreno": lot["avaluo_terreno"], "avaluo_cubiertas": lot["avaluo_cubiertas"],
-                        "area_cubiertas": lot["area_cubiertas"], "geometry": rect(x, 0, x + 20, 20)})
+        predios.append(
+            {
+                "clave_catastral": lot["clave_catastral"],
+                "area_escritura": lot["area_m2"],
+                "administracion_zonal": lot["administracion_zonal"],
+                "regimen": lot["regimen"],
+                "avaluo_terreno": lot["avaluo_terreno"],
+                "avaluo_cubiertas": lot["avaluo_cubiertas"],
+                "area_cubiertas": lot["area_cubiertas"],
+                "geometry": rect(x, 0, x + 20, 20),
+            }
+        )
         zone = rect(x - 5, -5, x + 25, 25)
-        pugs.append({"codigo_pit": f"PIT-{lot['clave_catastral']}", **{c: lot[c] for c in _PUGS_COLS},
-                     "geometry": zone})
+        pugs.append(
+            {
+                "codigo_pit": f"PIT-{lot['clave_catastral']}",
+                **{c: lot[c] for c in _PUGS_COLS},
+                "geometry": zone,
+            }
+        )
         aiva.append({"codigo_aiva": f"AIVA-{i}", "valor_m2": lot["aiva_valor"], "geometry": zone})
         if pd.notna(lot["puos_uso"]):
             puos.append({**{v: lot[k] for k, v in _PUOS_COLS.items()}, "geometry": zone})
     i17 = int(lots.index[lots["clave_catastral"] == "A17"][0])
     x17 = 100.0 * i17
     plan = [{"nombre": "Plan Parcial de prueba", "geometry": rect(x17 - 10, -10, x17 + 30, 30)}]
-    return {"predios": layer(predios), "pugs": layer(pugs), "aiva": layer(aiva), "puos": layer(puos),
-            "planes_parciales": layer(plan)}
+    return {
+        "predios": layer(predios),
+        "pugs": layer(pugs),
+        "aiva": layer(aiva),
+        "puos": layer(puos),
+        "planes_parciales": layer(plan),
+    }
 
 
 def test_join_puos_largest_overlap_and_codes(rules):
     from quitogeo.ambitos import join_puos
     from quitogeo.testing import layer, rect
 
-    lots = layer([
-        {"clave_catastral": "1", "geometry": rect(0, 0, 20, 20)},     # 14 m in zone a, 6 m in zone b
-        {"clave_catastral": "2", "geometry": rect(100, 0, 120, 20)},  # outside every zone
-        {"clave_catastral": "3", "geometry": rect(30, 0, 40, 10)},    # inside zone b only
-    ]).set_index(pd.Index([7, 8, 9]))
-    puos = layer([
-        {"uso_principal": "R2", "codigo_edificabilidad": "A603-35", "geometry": rect(-10, -10, 14, 30)},
-        {"uso_principal": "M", "codigo_edificabilidad": "A1002-35", "cos_pb": 40.0,
-         "geometry": rect(14, -10, 50, 30)},
-    ])
+    lots = layer(
+        [
+            {"clave_catastral": "1", "geometry": rect(0, 0, 20, 20)},  # 14 m in zone a, 6 m in zone b
+            {"clave_catastral": "2", "geometry": rect(100, 0, 120, 20)},  # outside every zone
+            {"clave_catastral": "3", "geometry": rect(30, 0, 40, 10)},  # inside zone b only
+        ]
+    ).set_index(pd.Index([7, 8, 9]))
+    puos = layer(
+        [
+            {"uso_principal": "R2", "codigo_edificabilidad": "A603-35", "geometry": rect(-10, -10, 14, 30)},
+            {
+                "uso_principal": "M",
+                "codigo_edificabilidad": "A1002-35",
+                "cos_pb": 40.0,
+                "geometry": rect(14, -10, 50, 30),
+            },
+        ]
+    )
     out = join_puos(lots, puos, rules=rules)
     assert out.index.tolist() == [7, 8, 9]
     # lot 1: 14 × 20 = 280 m² of 400 in zone a → share 0.70; A603-35 → 600 m², 3 floors, 35 %, COS total 105 %
@@ -371,8 +572,14 @@ def test_run_with_puos_layer_matches_golden(rules):
     result = run(make_project(hand_layers()), rules=rules)
     predios = result.predios.set_index("clave_catastral")
     expected = pd.read_csv(GOLDEN, dtype=str, keep_default_na=False).set_index("clave_catastral")
-    for col, run_col in (("ambitos", "ambitos"), ("ambito_aplicado", "ambito_aplicado"), ("ir", "ir"),
-                         ("ir_fuente", "ir_fuente"), ("cod", "cod_ambito"), ("estado", "estado_ambito")):
+    for col, run_col in (
+        ("ambitos", "ambitos"),
+        ("ambito_aplicado", "ambito_aplicado"),
+        ("ir", "ir"),
+        ("ir_fuente", "ir_fuente"),
+        ("cod", "cod_ambito"),
+        ("estado", "estado_ambito"),
+    ):
         got = predios[run_col].map(_fmt)
         diff = {k: (got[k], expected.loc[k, col]) for k in expected.index if got[k] != expected.loc[k, col]}
         assert not diff, f"{run_col}: {diff}"
@@ -429,8 +636,14 @@ def _assert_every_ambito(frame: pd.DataFrame, *, cod: str = "cod") -> None:
     missing = [name for name, mask in combos.items() if not mask.any()]
     assert not missing, f"casos ausentes: {missing}"
     applied = set(covered["ambito_aplicado"].dropna())
-    assert {"uso", "edificabilidad", "lote-minimo", "edificabilidad-uso", "edificabilidad-lote-minimo",
-            "ninguno"} <= applied, applied
+    assert {
+        "uso",
+        "edificabilidad",
+        "lote-minimo",
+        "edificabilidad-uso",
+        "edificabilidad-lote-minimo",
+        "ninguno",
+    } <= applied, applied
     # every ámbito applied has a figure somewhere (not only estados)
     priced = covered[covered[cod].notna() & (covered[cod] > 0)]
     assert set(priced["ambito_aplicado"]) >= applied - {"ninguno"}, set(priced["ambito_aplicado"])
@@ -443,10 +656,18 @@ def _synthetic_pugs():
     rows = []
     for i, u in enumerate(uses):
         k = i % 4
-        rows.append({"codigo_pit": f"P{i}", "uso_principal": u, "clasificacion": "urbano",
-                     "lote_minimo": [200.0, 300.0, 400.0, 600.0][k], "cos_pb": [35.0, 40.0, 50.0, 60.0][k],
-                     "pisos_basicos": [2.0, 3.0, 4.0, 6.0][k], "pisos_maximos": [4.0, 6.0, 8.0, 12.0][k],
-                     "geometry": rect(100 * i, 0, 100 * i + 90, 90)})
+        rows.append(
+            {
+                "codigo_pit": f"P{i}",
+                "uso_principal": u,
+                "clasificacion": "urbano",
+                "lote_minimo": [200.0, 300.0, 400.0, 600.0][k],
+                "cos_pb": [35.0, 40.0, 50.0, 60.0][k],
+                "pisos_basicos": [2.0, 3.0, 4.0, 6.0][k],
+                "pisos_maximos": [4.0, 6.0, 8.0, 12.0][k],
+                "geometry": rect(100 * i, 0, 100 * i + 90, 90),
+            }
+        )
     pugs = layer(rows)
     pugs["cos_total_basico"] = pugs["pisos_basicos"] * pugs["cos_pb"]
     pugs["cos_total_maximo"] = pugs["pisos_maximos"] * pugs["cos_pb"]
@@ -481,12 +702,20 @@ def test_sample_puos_produces_every_ambito(rules):
     pugs = _synthetic_pugs()
     # four 40 × 40 m lots per 90 × 90 m polygon, one column of two per PUOS strip; 1 600 m² ≥ 2 × 600 m²:
     # divisible at every lote mínimo of the synthetic PUGS
-    predios = layer([{"clave_catastral": f"L{i}-{j}", "administracion_zonal": "Eugenio Espejo",
-                      "avaluo_terreno": 400000.0, "avaluo_cubiertas": 30000.0 if j % 2 else np.nan,
-                      "area_cubiertas": 300.0 if j % 2 else np.nan,
-                      "geometry": rect(100 * i + x, y, 100 * i + x + 40, y + 40)}
-                     for i in range(len(pugs))
-                     for j, (x, y) in enumerate(((3, 3), (3, 47), (47, 3), (47, 47)))])
+    predios = layer(
+        [
+            {
+                "clave_catastral": f"L{i}-{j}",
+                "administracion_zonal": "Eugenio Espejo",
+                "avaluo_terreno": 400000.0,
+                "avaluo_cubiertas": 30000.0 if j % 2 else np.nan,
+                "area_cubiertas": 300.0 if j % 2 else np.nan,
+                "geometry": rect(100 * i + x, y, 100 * i + x + 40, y + 40),
+            }
+            for i in range(len(pugs))
+            for j, (x, y) in enumerate(((3, 3), (3, 47), (47, 3), (47, 47)))
+        ]
+    )
     aiva = layer([{"codigo_aiva": "A", "valor_m2": 300.0, "geometry": rect(-10, -10, 100 * len(pugs), 100)}])
     from quitogeo.testing import make_project
 

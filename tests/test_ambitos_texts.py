@@ -106,7 +106,12 @@ def test_several_messages_join_in_order(rules):
     first, second = lots.index
     # lote mínimo 600 → 300 with COS PB 50 → 35 %, 4 → 3 floors on 500 m² < 2 × 300 m²: three failures
     lots.loc[first, ["lote_minimo", "puos_cos_pb", "cos_pb", "puos_pisos", "pisos_basicos", "area_m2"]] = [
-        300.0, 50.0, 35.0, 4.0, 3.0, 500.0,
+        300.0,
+        50.0,
+        35.0,
+        4.0,
+        3.0,
+        500.0,
     ]
     # unknown PUOS use and no lote mínimo in the PUGS: two messages, joined with "; "
     lots.loc[second, ["puos_uso", "lote_minimo"]] = ["XX", np.nan]
@@ -128,18 +133,41 @@ def test_several_messages_join_in_order(rules):
 def test_join_puos_texts_are_categoricals(rules):
     from quitogeo.testing import layer, rect
 
-    lots = layer([
-        {"clave_catastral": "1", "geometry": rect(0, 0, 10, 10)},
-        {"clave_catastral": "2", "geometry": rect(100, 0, 110, 10)},  # outside every zone
-        {"clave_catastral": "3", "geometry": rect(30, 0, 40, 10)},
-    ])
-    puos = layer([
-        {"uso_principal": "R2", "codigo_edificabilidad": "A603-35", "geometry": rect(-10, -10, 20, 20)},
-        {"uso_principal": "M", "codigo_edificabilidad": None, "geometry": rect(25, -10, 50, 20)},
-    ])
+    lots = layer(
+        [
+            {"clave_catastral": "1", "geometry": rect(0, 0, 10, 10)},
+            {"clave_catastral": "2", "geometry": rect(100, 0, 110, 10)},  # outside every zone
+            {"clave_catastral": "3", "geometry": rect(30, 0, 40, 10)},
+        ]
+    )
+    puos = layer(
+        [
+            {"uso_principal": "R2", "codigo_edificabilidad": "A603-35", "geometry": rect(-10, -10, 20, 20)},
+            {"uso_principal": "M", "codigo_edificabilidad": None, "geometry": rect(25, -10, 50, 20)},
+        ]
+    )
     out = join_puos(lots, puos, rules=rules)
     assert isinstance(out["puos_uso"].dtype, pd.CategoricalDtype)
     assert list(out["puos_uso"].cat.categories) == ["M", "R2"]  # sorted, as compact_text orders them
     assert _values(out["puos_uso"]) == ["R2", None, "M"]
     assert _values(out["puos_codigo_edificabilidad"]) == ["A603-35", None, None]
     assert out["n_puos"].tolist() == [1, 0, 1]
+
+
+def test_figures_print_as_format_does() -> None:
+    # ".2f" is printed from whole cents in Arrow's kernels away from a half; halves (1.125 → "1.12", the
+    # binary value's half-even), -0.0, NaN, infinities and huge values go through format()
+    from quitogeo.ambitos import _figures
+
+    rng = np.random.default_rng(3)
+    values = np.concatenate(
+        [
+            rng.uniform(0, 50_000, 5000),
+            np.round(rng.uniform(0, 5000, 2000), 3),
+            [0.005, 0.015, 1.125, 2.675, 0.0, -0.0, -3.2, np.nan, np.inf, 1e12, 1e7 - 0.005, 400.0],
+        ]
+    )
+    rng.shuffle(values)
+    for spec in (".2f", "g"):
+        got = _figures(values, spec).to_pylist()
+        assert got == [format(x, spec) for x in values.tolist()]

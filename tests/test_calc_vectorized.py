@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from quitogeo.calc import compute_cod
-from quitogeo.calc.vectorized import OUTPUT_COLUMNS, cod_frame, mayor_frame, needed_columns
+from quitogeo.calc.vectorized import (
+    OUTPUT_COLUMNS,
+    _exact_floats,
+    cod_arrays,
+    cod_frame,
+    mayor_frame,
+    needed_columns,
+)
 from quitogeo.errors import CalcInputError
 from quitogeo.rules import load_rules
 
@@ -211,3 +222,68 @@ def test_ic_edge_rows_in_whole_cents_match_the_decimal_comparison() -> None:
         for a, t in zip(ae, area, strict=True)
     ]
     assert columna.tolist() == want == [2, 2, 3, 2, 2, 1]
+
+
+# --- the vectorised exact path (rows near a half cent or a band edge) -------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(
+            st.floats(0, 1e7, allow_nan=False),  # arbitrary binary floats: 17 significant digits
+            st.integers(0, 10**9).map(lambda k: k / 100),  # figures with two decimals (Ae, areas, prices)
+            st.integers(0, 10**6).map(lambda k: k / 1000),
+            st.sampled_from([0.0, 0.1, 0.12, 0.3, 1e-5, 123456789.123, 2.0**52, 1e15, 1e22]),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_exact_floats_read_each_float_as_its_repr(values: list[float]) -> None:
+    # The scalar path reads a float as Decimal(repr(x)); the vectorised reading must give the same number.
+    exact = _exact_floats(np.array(values, dtype=np.float64))
+    for x, m, k in zip(values, exact.m.tolist(), exact.k.tolist(), strict=True):
+        assert Decimal(m).scaleb(-k) == Decimal(repr(float(x))), (x, m, k)
+
+
+def test_exact_path_prices_half_cent_ties_like_the_scalar_form() -> None:
+    # COD = α × Vc × Fu × Ae × β = 0.1 × 500 × 1 × Ae × 0.17 (AIVA 100: row 1; IC = 1/1.5: column 1), i.e.
+    # 8.5 × Ae: Ae = 1.01 gives 8.585 exactly, a half cent (hand: 858.5 cents → 859, half up), which the
+    # float product may put either side. Many such rows at once (the vectorised exact path), each checked
+    # against the scalar form.
+    ae = np.array([0.01, 1.01, 12.03, 1234.57, 7.45, 100.11])
+    frame = edif(len(ae), alfa=0.1, ae=ae, area_terreno=ae * 1.5, aiva=100.0)
+    out = cod_frame(frame, ambito="edificabilidad", rules=R)
+    assert out["cod_centavos"].iloc[1] == 859
+    assert out["cod_centavos"].iloc[0] == 9  # 8.5 cents → 9
+    for i, row in enumerate(frame.to_dict("records")):
+        s = compute_cod("edificabilidad", rules=R, **row)
+        assert out["cod_centavos"].iloc[i] == int(s.cod * 100), row
+
+
+@pytest.mark.parametrize("ambito", ["uso", "edificabilidad", "lote-minimo", "edificabilidad-uso"])
+def test_cod_arrays_gives_cod_frame_columns_and_only_those_asked(ambito: str) -> None:
+    frame = pd.DataFrame(
+        {
+            "alfa": [0.12, 0.12, np.nan],
+            "vc": [500.0, 480.0, 500.0],
+            "fu": [1.0, 1.2, 1.0],
+            "ae": [300.0, 1.0125, 10.0],
+            "area_terreno": [400.0, 1.51875, 20.0],
+            "aiva": [450.0, 100.0, 300.0],
+            "ir": [1.2, 1.5, 1.1],
+            "auv": [400.0, 1.51875, 20.0],
+            "vsa": [10000.0, 2500.55, 100.0],
+            "vs_c": [60.0, 57.6, 60.0],
+        }
+    )
+    full = cod_frame(frame, ambito=ambito, rules=R)
+    columns = {name: frame[name].to_numpy() for name in frame.columns}
+    some = cod_arrays(columns, n=len(frame), ambito=ambito, rules=R, outputs=("cod_centavos", "ic"))
+    assert list(some) == ["valido", "ic", "cod_centavos"]  # valido always, in OUTPUT_COLUMNS order
+    for name, values in some.items():
+        pd.testing.assert_series_equal(pd.Series(values, name=name), full[name], check_index=False)
+    for name, values in cod_arrays(columns, n=len(frame), ambito=ambito, rules=R).items():
+        pd.testing.assert_series_equal(pd.Series(values, name=name), full[name], check_index=False)
+    assert not frame["alfa"].isna().iloc[:2].any()  # the inputs are only read

@@ -57,3 +57,30 @@ def test_by_combination_calls_the_text_once_per_key() -> None:
     values = pd.Series(cat)
     assert values[[0, 2, 4]].tolist() == ["k5", "k5", "k5"] and values[3] == "k2" and pd.isna(values[1])
     assert list(cat.categories) == ["k2", "k5"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(labels=LABELS, data=st.data(), dtype=st.sampled_from([np.int8, np.int16, np.int32, np.int64]))
+def test_labelled_takes_codes_of_any_integer_type(
+    labels: list[str | None], data: st.DataObject, dtype: type[np.signedinteger]
+) -> None:
+    # the stages hand over codes in the smallest type that holds them: same categorical whatever the type
+    table = np.array(labels, dtype=object)
+    drawn = data.draw(st.lists(st.integers(-1, len(labels) - 1), min_size=1, max_size=30))
+    got = labelled(np.array(drawn, dtype=dtype), table)
+    want = labelled(np.array(drawn, dtype=np.intp), table)
+    if isinstance(want, pd.Categorical):
+        assert isinstance(got, pd.Categorical)
+        pd.testing.assert_series_equal(pd.Series(got), pd.Series(want))
+        assert got.codes.dtype == want.codes.dtype
+    else:
+        assert list(got) == list(want)
+
+
+def test_many_unsorted_labels_sort_as_compact_text() -> None:
+    # the general path sorts the used labels itself (Python's order of str, as compact_text's argsort)
+    rng = np.random.default_rng(5)
+    words = np.array([f"motivo {k:05d} {'ñ' if k % 7 else 'Z'}" for k in rng.permutation(3000)], dtype=object)
+    codes = rng.integers(-1, len(words), 10_000)
+    expected = _as_compact(np.array([None if c < 0 else words[c] for c in codes], dtype=object))
+    pd.testing.assert_series_equal(pd.Series(labelled(codes, words)), expected, check_names=False)

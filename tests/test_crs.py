@@ -135,3 +135,22 @@ def test_detect_psad56_mislabel_on_a_grid():
     assert verdict.mislabelled and verdict.direction == 1
     assert verdict.misfit_corrected_m < 1.0
     assert not detect_psad56_mislabel(ref, ref).mislabelled
+
+
+def test_extent_with_validity_known_scans_the_invalid_only():
+    import warnings
+
+    inside = shapely.box(498_000.0, 9_975_000.0, 498_020.0, 9_975_020.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        nan_ring = shapely.Polygon([(498_000.0, 9_975_000.0), (498_010.0, np.nan), (498_020.0, 9_975_000.0)])
+    frame = gpd.GeoDataFrame(geometry=[inside, nan_ring, None], crs=TM_QUITO)
+    valid = shapely.is_valid(frame.geometry.to_numpy())
+    # GEOS reports a NaN coordinate as invalid: the ring is scanned and the extent is not trusted
+    assert valid.tolist() == [True, False, False]
+    for known in (None, valid):
+        check = check_extent(frame, valid=known)
+        assert not check.inside and np.isnan(check.bounds[0])
+    ok = frame.iloc[[0, 2]]
+    check = check_extent(ok, valid=valid[[0, 2]])
+    assert check.inside and check.bounds == (498_000.0, 9_975_000.0, 498_020.0, 9_975_020.0)

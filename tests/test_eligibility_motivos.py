@@ -16,6 +16,7 @@ RULES = load_rules()
 SCENARIO = RULES.scenario("ecoeficiencia_90")
 MOTIVOS = ("motivos_zuae", "motivos_cos_pb", "motivos_eco", "motivos")
 
+
 def lots(rows: list[dict]) -> pd.DataFrame:
     """Lots that are the eligible lot of ``test_eligibility.frame`` but for each row's overrides."""
     return pd.concat([frame(**row) for row in rows], ignore_index=True)

@@ -202,3 +202,18 @@ def test_mojibake_by_distinct_value_is_the_row_by_row_mask(dtype):
     assert got.sum() == (values == names[1]).sum() > 0  # only "IÃ±aquito" rows
     unique = pd.Series([f"clave {i}" for i in range(30_000)], dtype=dtype)  # no repetition: row by row
     assert not _mojibake_rows(unique).any()
+
+
+def test_duplicated_claves_reported_whatever_the_screen():
+    lots = shapely.box(X0 + np.arange(5) * 30.0, Y0, X0 + np.arange(5) * 30.0 + 20.0, Y0 + 20.0)
+
+    def dups(claves):
+        predios = gpd.GeoDataFrame({"clave_catastral": claves}, geometry=lots, crs=TM_QUITO)
+        problems = check_layers({"predios": predios}, rules=load_rules())
+        return problems.loc[problems["problema"].str.contains("duplicada"), "id"].tolist()
+
+    assert dups(["01", "02", "03", "04", "05"]) == []  # all distinct: the set screen settles it
+    assert dups(["01", "02", "01", "04", "05"]) == ["01", "01"]
+    # repeated blanks and nulls are not duplicated keys (NaN objects hash apart in a set, equal in pandas)
+    assert dups(["01", "", "", None, None]) == []
+    assert dups(["01", float("nan"), float("nan"), "04", "05"]) == []

@@ -252,3 +252,44 @@ def test_category_spelling_normalised_by_distinct_value(small, tmp_path):
     unknown = problems[problems["problema"].str.contains("valor desconocido en 'regimen'")]
     assert unknown["id"].tolist() == [p["clave_catastral"].iloc[1]]
     assert problems["problema"].str.contains("'administracion_zonal' escrito 'Manuela Saenz'").sum() == 1
+
+
+def _with_bad_geometries(small):
+    predios = small["predios"].copy()
+    x0, y0, _, _ = predios.total_bounds
+    predios.loc[5, "geometry"] = shapely.Polygon([(x0, y0), (x0 + 10, y0 + 10), (x0 + 10, y0), (x0, y0 + 10)])
+    predios.loc[6, "geometry"] = None
+    return dict(small, predios=predios)
+
+
+def test_wkb_parsed_in_slices_with_its_validity(small, tmp_path, monkeypatch):
+    import quitogeo.io.project as project
+
+    path = write_gpkg(_with_bad_geometries(small), tmp_path / "p.gpkg")
+    expected = pyogrio.read_dataframe(path, layer="predios", use_arrow=True)
+    # slices of 7 features: many slices, a short last one, the bow-tie and the null in different slices
+    monkeypatch.setattr(project, "_WKB_SLICE", 7)
+    meta, table = pyogrio.read_arrow(path, layer="predios", datetime_as_string=True)
+    frame, valid = project._arrow_frame(meta, table)
+    pd.testing.assert_frame_equal(frame, expected)
+    geoms = expected.geometry.to_numpy()
+    assert valid.tolist() == shapely.is_valid(geoms).tolist()
+    assert not valid[5] and not valid[6]  # the bow-tie, and the null (no geometry is not valid)
+
+
+def test_read_is_the_same_on_one_thread(small, tmp_path):
+    from quitogeo.parallel import serial
+
+    path = write_gpkg(_with_bad_geometries(small), tmp_path / "p.gpkg")
+    threaded = read_project(path)
+    with serial():  # hash and validity computed in the calling thread, one after the other
+        alone = read_project(path)
+    assert threaded.hashes == alone.hashes
+    pd.testing.assert_frame_equal(threaded.problems, alone.problems)
+    for name, frame in threaded.layers.items():
+        pd.testing.assert_frame_equal(frame, alone.layers[name])
+    # the bow-tie was repaired with the validity computed beside the parsing
+    clave = small["predios"].loc[5, "clave_catastral"]
+    mine = threaded.problems[threaded.problems["id"] == clave]
+    assert mine["problema"].str.contains("geometría inválida").any()
+    assert shapely.is_valid(threaded.layers["predios"].geometry.iloc[5])

@@ -308,7 +308,12 @@ def test_three_sample_lots_render_in_chromium_and_print_to_a4(sample, tmp_path, 
     except PlaywrightError as exc:  # pragma: no cover - environment without a working browser
         pytest.skip(f"Chromium no arranca: {exc}")
     pdfs = write_iprus_batch(
-        results, out_dir=tmp_path / "pdf", claves=three, pdf=True, project=project, fecha=FECHA,
+        results,
+        out_dir=tmp_path / "pdf",
+        claves=three,
+        pdf=True,
+        project=project,
+        fecha=FECHA,
         chromium=chromium_path,
     )
     assert [p.name for p in pdfs] == [f"IPRUS_{c}.pdf" for c in three]

@@ -280,8 +280,9 @@ def test_cli_map_on_the_sample_run(tmp_path: Path) -> None:
         pytest.skip(f"no está el proyecto de muestra {sample_project_path()}")
     gpkg = write_results(run(read_project()), tmp_path / "salida")["resultados"]
     out = tmp_path / "mapa" / "mapa.html"
-    result = CliRunner().invoke(cli, ["map", str(gpkg), "--out", str(out), "--project",
-                                      str(sample_project_path())])
+    result = CliRunner().invoke(
+        cli, ["map", str(gpkg), "--out", str(out), "--project", str(sample_project_path())]
+    )
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.parent.iterdir()) == ["mapa.html"]
     page = out.read_text(encoding="utf-8")

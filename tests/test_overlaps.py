@@ -317,3 +317,36 @@ def test_joined_texts_are_what_the_run_stores() -> None:
     for frame in (pit, memb):
         texts = frame.apply(lambda s: s.astype(object) if isinstance(s.dtype, pd.CategoricalDtype) else s)
         pd.testing.assert_frame_equal(compact_text(texts), compact_text(frame))
+
+
+def test_strict_quads_rows_are_oriented_and_exact() -> None:
+    # the same quadrilateral listed counter-clockwise and clockwise, a 20 × 10 rectangle, a quadrilateral with
+    # a straight corner (three collinear vertices: not strictly convex) and an L-shaped lot
+    ccw = poly((0, 0), (30, 2), (28, 25), (3, 20))
+    cw = poly((3, 20), (28, 25), (30, 2), (0, 0))
+    lots = [ccw, cw, rect(100, 0, 120, 10), poly((0, 50), (10, 50), (20, 50), (10, 60)), _lots()[4]]
+    idx = LotIndex.from_lots(layer([{"geometry": g} for g in lots]))
+    pos, quads = spatial._strict_quads(idx)
+    assert (pos[:3] >= 0).all() and (pos[3:] == -1).all()
+    # the clockwise ring reversed is the counter-clockwise one, bit for bit (vertices, normals, offsets)
+    assert np.array_equal(quads[pos[0]], quads[pos[1]])
+    box = quads[pos[2]]
+    x0, y0 = shapely.get_coordinates(lots[2]).min(axis=0)
+    centre = np.array([x0 + 10, y0 + 5])
+    # the rectangle's centre lies 10 m inside its two short edges and 5 m inside its long ones
+    dist = box[spatial._QNX] * centre[0] + box[spatial._QNY] * centre[1] - box[spatial._QOFF]
+    assert sorted(np.round(dist, 6).tolist()) == [5.0, 5.0, 10.0, 10.0]
+    assert np.allclose(np.hypot(box[spatial._QNX], box[spatial._QNY]), 1.0)
+
+
+def test_edge_states_cross_miss_and_graze() -> None:
+    idx = LotIndex.from_lots(layer([{"geometry": rect(0, 0, 20, 10)}]))
+    pos, quads = spatial._strict_quads(idx)
+    x0, y0 = shapely.get_coordinates(idx.geoms[0]).min(axis=0)
+    # a segment through the lot, one 1 m outside its long edge, and one lying along that edge (a zone
+    # boundary on the lot's edge: left to GEOS)
+    a = np.array([[x0 - 5, y0 + 5], [x0 - 5, y0 + 11], [x0 - 5, y0 + 10]])
+    b = np.array([[x0 + 25, y0 + 5], [x0 + 25, y0 + 11], [x0 + 25, y0 + 10]])
+    apart, inside = spatial._edge_states(quads, np.repeat(pos[0], 3), a, b)
+    assert apart.tolist() == [False, True, False]
+    assert inside.tolist() == [True, False, False]

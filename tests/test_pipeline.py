@@ -37,9 +37,7 @@ def test_chunks_give_the_same_rows_as_one_pass(golden) -> None:
     whole = process_lots(lots, ctx)
     # chunks' categoricals differ (each has its own values): concatenated they are object, and compact_text
     # (what the dask backend applies) gives the whole-frame categoricals back
-    parts = compact_text(
-        pd.concat([process_lots(lots.iloc[i : i + 5], ctx) for i in range(0, len(lots), 5)])
-    )
+    parts = compact_text(pd.concat([process_lots(lots.iloc[i : i + 5], ctx) for i in range(0, len(lots), 5)]))
     pd.testing.assert_frame_equal(whole, parts)
     assert isinstance(whole["estado"].dtype, pd.CategoricalDtype)
     assert whole["clave_catastral"].dtype == object

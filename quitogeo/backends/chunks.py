@@ -163,7 +163,7 @@ def clip_context(ctx: Context, bounds: Sequence[float] | None, *, halo: float = 
         red = replace(
             red, buffers=_mask_outside(red.buffers, box), dead_buffers=_mask_outside(red.dead_buffers, box)
         )
-    return replace(ctx, layers=layers, red=red)
+    return replace(ctx, layers=layers, network=red)
 
 
 def process_partition(

@@ -40,6 +40,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -195,7 +196,9 @@ def process(
         threads = sum(client.nthreads().values()) or (os.cpu_count() or 1)
         k = npartitions if npartitions is not None else default_npartitions(len(lots), threads=threads)
         ddf, order = partition_lots(lots, k)
-        ctx_future = client.scatter(ctx, broadcast=True, hash=False)
+        # the road network built here, once, and shipped with the context (Context.red is built on first
+        # use: every partition would build the whole network again)
+        ctx_future = client.scatter(replace(ctx, network=ctx.red), broadcast=True, hash=False)
         tasks = [
             dask.delayed(process_partition)(part, ctx_future, halo=halo, clip=clip)
             for part in ddf.to_delayed()

@@ -29,16 +29,30 @@ def _read_claves(path: Path) -> list[str]:
 @click.command(name="iprus")
 @click.argument("resultados", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("clave", required=False, type=str)
-@click.option("--claves", "claves_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="Lote: archivo con una clave catastral por línea.")
+@click.option(
+    "--claves",
+    "claves_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Lote: archivo con una clave catastral por línea.",
+)
 @click.option("--zona", type=str, default=None, help="Lote: todos los predios de esta administración zonal.")
-@click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Archivo (un predio; por defecto IPRUS_<clave>.html|pdf) o carpeta (lote).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Archivo (un predio; por defecto IPRUS_<clave>.html|pdf) o carpeta (lote).",
+)
 @click.option("--pdf", is_flag=True, default=False, help="PDF A4 (Chromium sin interfaz) en vez de HTML.")
-@click.option("--proyecto", type=click.Path(exists=True, path_type=Path), default=None,
-              help="Proyecto de entrada (para dibujar las vías en el mapa).")
-@click.option("--fecha", type=str, default=None, metavar="AAAA-MM-DD",
-              help="Fecha de emisión (por defecto hoy).")
+@click.option(
+    "--proyecto",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="Proyecto de entrada (para dibujar las vías en el mapa).",
+)
+@click.option(
+    "--fecha", type=str, default=None, metavar="AAAA-MM-DD", help="Fecha de emisión (por defecto hoy)."
+)
 @overwrite_option
 @rules_option
 @handle_errors
@@ -78,8 +92,16 @@ def command(
     results = load_results(resultados)
     if clave is not None:
         target = out or Path(f"IPRUS_{clave}.{'pdf' if pdf else 'html'}")
-        path = write_iprus(results, clave, out=target, pdf=pdf, overwrite=overwrite, project=project,
-                           rules=rules, fecha=fecha_doc)
+        path = write_iprus(
+            results,
+            clave,
+            out=target,
+            pdf=pdf,
+            overwrite=overwrite,
+            project=project,
+            rules=rules,
+            fecha=fecha_doc,
+        )
         click.echo(f"IPRUS escrito en {path}")
         return
     if out is None:
@@ -87,6 +109,15 @@ def command(
     if out.exists() and not out.is_dir():
         raise click.UsageError(f"--out {out} es un archivo; en lote indique una carpeta")
     claves = _read_claves(claves_file) if claves_file is not None else None
-    paths = write_iprus_batch(results, out_dir=out, claves=claves, zona=zona, pdf=pdf, overwrite=overwrite,
-                              project=project, rules=rules, fecha=fecha_doc)
+    paths = write_iprus_batch(
+        results,
+        out_dir=out,
+        claves=claves,
+        zona=zona,
+        pdf=pdf,
+        overwrite=overwrite,
+        project=project,
+        rules=rules,
+        fecha=fecha_doc,
+    )
     click.echo(f"{len(paths)} IPRUS escritos en {out}")

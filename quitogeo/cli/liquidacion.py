@@ -38,29 +38,65 @@ def _money(value: str | None, option: str) -> Any:
 
 @click.command(name="liquidacion")
 @click.argument("ambito", metavar="[AMBITO]", required=False, type=str)
-@click.option("--resultados", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Archivo de resultados de 'quitogeo run' (resultados.gpkg).")
+@click.option(
+    "--resultados",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Archivo de resultados de 'quitogeo run' (resultados.gpkg).",
+)
 @click.option("--clave", type=str, default=None, help="Clave catastral del predio (con --resultados).")
 @_decimal_options
-@click.option("--fu-uso", "fu_uso", multiple=True, metavar="FU:AREA",
-              help="Varios usos: Fu y área útil de cada uno (repetible), como en 'quitogeo calc'.")
-@click.option("--regimen", type=str, default=None, metavar="REGIMEN",
-              help="Régimen para Vcc por componentes: unipropiedad | propiedad-horizontal.")
+@click.option(
+    "--fu-uso",
+    "fu_uso",
+    multiple=True,
+    metavar="FU:AREA",
+    help="Varios usos: Fu y área útil de cada uno (repetible), como en 'quitogeo calc'.",
+)
+@click.option(
+    "--regimen",
+    type=str,
+    default=None,
+    metavar="REGIMEN",
+    help="Régimen para Vcc por componentes: unipropiedad | propiedad-horizontal.",
+)
 @click.option("--beneficio", is_flag=True, default=False, help="Beneficios en planes parciales y UAU: sin β.")
-@click.option("--modalidad", type=click.Choice(["contado", "cronograma", "especie", "mixto"]),
-              default="contado", show_default=True, help="Modalidad de pago (Anexo 01 §3).")
-@click.option("--combinacion", type=click.Choice(["contado", "cronograma"]), default=None,
-              help="Pago mixto: especie + contado (por defecto) o especie + cronograma (§3.5).")
-@click.option("--contado-inicial", type=str, default=None, metavar="USD",
-              help="Cronograma: pago inicial (≥ 20 %; por defecto el mínimo). Mixto: el monto de contado.")
+@click.option(
+    "--modalidad",
+    type=click.Choice(["contado", "cronograma", "especie", "mixto"]),
+    default="contado",
+    show_default=True,
+    help="Modalidad de pago (Anexo 01 §3).",
+)
+@click.option(
+    "--combinacion",
+    type=click.Choice(["contado", "cronograma"]),
+    default=None,
+    help="Pago mixto: especie + contado (por defecto) o especie + cronograma (§3.5).",
+)
+@click.option(
+    "--contado-inicial",
+    type=str,
+    default=None,
+    metavar="USD",
+    help="Cronograma: pago inicial (≥ 20 %; por defecto el mínimo). Mixto: el monto de contado.",
+)
 @click.option("--especie", type=str, default=None, metavar="USD", help="Valor de las obras en especie.")
-@click.option("--inicio", type=str, default=None, metavar="AAAA-MM-DD",
-              help="Fecha del pago inicial; las cuotas siguen cada periodo de las reglas (por defecto "
-              "--fecha).")
+@click.option(
+    "--inicio",
+    type=str,
+    default=None,
+    metavar="AAAA-MM-DD",
+    help="Fecha del pago inicial; las cuotas siguen cada periodo de las reglas (por defecto --fecha).",
+)
 @click.option("--fecha", type=str, default=None, metavar="AAAA-MM-DD", help="Fecha del documento (hoy).")
 @click.option("--formato", type=click.Choice(["html", "pdf", "json"]), default="html", show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Archivo de salida (JSON sin --out se imprime; HTML/PDF: liquidacion_<clave>.<formato>).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Archivo de salida (JSON sin --out se imprime; HTML/PDF: liquidacion_<clave>.<formato>).",
+)
 @overwrite_option
 @rules_option
 @handle_errors
@@ -130,8 +166,14 @@ def command(
             vis = parsed.pop("vis", None)
             area_util = parsed.pop("area_util_proyecto", None)
             liq = liquidacion_desde_resultados(
-                resultados, clave, rules=rules, fecha=fecha_doc, vis=vis, area_util_proyecto=area_util,
-                overrides=parsed, **pay,
+                resultados,
+                clave,
+                rules=rules,
+                fecha=fecha_doc,
+                vis=vis,
+                area_util_proyecto=area_util,
+                overrides=parsed,
+                **pay,
             )
         else:
             if ambito is None:

@@ -87,8 +87,14 @@ def command(project, rules_path, escenario, out_dir, backend, scheduler, formato
     rules = load_rules(rules_path)
     if scheduler and backend != "dask":
         raise click.UsageError("--scheduler solo tiene sentido con --backend dask")
-    result = run(project, rules=rules, escenario=escenario, backend=backend, progress=show_progress(),
-                 scheduler=scheduler)
+    result = run(
+        project,
+        rules=rules,
+        escenario=escenario,
+        backend=backend,
+        progress=show_progress(),
+        scheduler=scheduler,
+    )
     paths = write_results(result, out_dir, overwrite=overwrite, formato=formato)
     map_note = _write_map(result, out_dir / MAP_FILE, rules=rules, overwrite=overwrite)
 
@@ -112,8 +118,9 @@ def command(project, rules_path, escenario, out_dir, backend, scheduler, formato
     adz = res[res["agrupacion"] == "administracion_zonal"]
     click.echo("COD potencial por administración zonal:")
     width = max([len(str(g)) for g in adz["grupo"]] + [5])
-    adz_rows = zip(adz["grupo"].astype(str), adz["cod_potencial"].astype(float), adz["n_con_cod"],
-                   strict=True)
+    adz_rows = zip(
+        adz["grupo"].astype(str), adz["cod_potencial"].astype(float), adz["n_con_cod"], strict=True
+    )
     for grupo, monto, n_cod in adz_rows:
         click.echo(f"  {grupo:<{width}}  {format_money(monto):>20}  ({n_cod} predios)")
     total = res[res["agrupacion"] == "total"]
@@ -124,8 +131,9 @@ def command(project, rules_path, escenario, out_dir, backend, scheduler, formato
     if len(amb) and "cod_ambito_potencial" in res.columns:
         click.echo("COD por ámbito PUOS → PUGS (Anexo 01 §2; columna cod_ambito):")
         w_amb = max(len(str(g)) for g in amb["grupo"])
-        amb_rows = zip(amb["grupo"].astype(str), amb["cod_ambito_potencial"].astype(float), amb["n_predios"],
-                       strict=True)
+        amb_rows = zip(
+            amb["grupo"].astype(str), amb["cod_ambito_potencial"].astype(float), amb["n_predios"], strict=True
+        )
         for grupo, monto, n_amb in amb_rows:
             click.echo(f"  {grupo:<{w_amb}}  {format_money(monto):>20}  ({n_amb} predios)")
     # --- end ámbitos ---

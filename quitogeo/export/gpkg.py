@@ -364,6 +364,13 @@ def write_results(
 _SORTED_CATEGORIES_KEY = b"quitogeo:categorias_ordenadas"
 
 
+#: Values Arrow's Parquet writer encodes at a time (its default is 1,024): per write batch it computes a
+#: dictionary column's statistics with a hash of the indices and a take of the texts, and checks the page
+#: size, so a data page holds up to this many values (a row group's WKB, ~5 MB at 50,000 lots, becomes
+#: one page instead of five; page sizes are not part of what a reader sees).
+_PARQUET_WRITE_BATCH = 65_536
+
+
 #: Fewest categories for a column to get per-row-group dictionaries (below, the whole dictionary is cheap).
 _COMPACT_MIN_CATEGORIES = 1024
 
@@ -425,12 +432,30 @@ def _write_geoparquet(frame: gpd.GeoDataFrame, path: Path, *, chunk_rows: int) -
 
     The file is the one ``GeoDataFrame.to_parquet(index=False)`` writes (same schema, pandas and ``geo``
     metadata, so it reads back with the same dtypes), built batch by batch so that the whole table is never
-    held as Arrow next to the DataFrame. Two things made the one-call write slow at 1 M lots: Parquet stores
-    a dictionary per row group, so a categorical with ~10⁵ distinct texts (``motivos``…) had its whole
-    dictionary written again in every row group — here each row group gets only the categories it uses
-    (sorted back on read, :func:`_restore_categories`); and Parquet tries dictionary encoding on every
-    column, hopeless for the measured floats, so it is asked only for the text columns. The WKB is
-    built on the thread pool (GEOS releases the GIL).
+    held as Arrow next to the DataFrame. What made the write slow at 1 M lots, and what is done instead:
+
+    * Parquet stores a dictionary per row group, so a categorical with ~10⁵ distinct texts (``motivos``…)
+      had its whole dictionary written again in every row group — here each row group gets only the
+      categories it uses (sorted back on read, :func:`_restore_categories`).
+    * Parquet tries dictionary encoding on every column: hopeless for the measured floats and for the
+      free text (``clave_catastral``, one value per lot, which falls back to plain after filling a 1 MB
+      dictionary page), so it is asked only for the categoricals, which are dictionaries already.
+    * Min/max statistics of a dictionary column cost Arrow a hash of the indices, a take and a min/max of
+      the used texts per write batch of values (1,024 by default: a quarter of the encoding time at 200 k
+      lots). Batches of :data:`_PARQUET_WRITE_BATCH` values make that once per row group; and the
+      statistics are not written for the compacted columns (``motivos``, lists of vías or AIVA…), whose
+      row groups span practically the whole range of texts so that no reader could skip one with them
+      (the small categoricals, ``codigo_pit``…, keep theirs: lots come in clave order and their row groups
+      do differ).
+    * The schema comes from a one-row conversion, and the categoricals' dictionaries from it (converting
+      the first whole row group only to learn the types cost as much as a batch).
+
+    Arrow's encoding is single-threaded (pyarrow does not expose the C++ writer's column-parallel option)
+    and releases the GIL: the next batch (WKB, Arrow arrays) is built on a second thread while the current
+    one is encoded and written. Everything before the first write (schema, dictionaries, ``geo`` bounds,
+    first batch, WKB included: shapely holds the GIL making it) needs the GIL, so it runs on this thread
+    alone; moving the GEOS parts to the worker was measured to gain nothing. At 200 k lots the write
+    takes ≈ 0.1 s of that preparation, then ≈ 0.08 s of Arrow encoding per row group, the floor.
     """
     import pyarrow.parquet as pq
     from geopandas.io.arrow import _create_metadata
@@ -439,27 +464,91 @@ def _write_geoparquet(frame: gpd.GeoDataFrame, path: Path, *, chunk_rows: int) -
     geoms = frame.geometry.to_numpy()
     n = len(frame)
     columns = list(frame.columns)
-    categorical = [c for c in columns if c != geom_name and isinstance(frame[c].dtype, pd.CategoricalDtype)]
-    # text categoricals: codes and Arrow dictionaries once per column (not per row group); others (numbers
-    # as categories, str-dtype categories) are converted slice by slice by pyarrow
-    text_categorical = [c for c in categorical if _string_categories(frame[c])]
-    codes = {c: frame[c].cat.codes.to_numpy() for c in text_categorical}
-    dictionaries = {
-        c: pa.array(frame[c].cat.categories.to_numpy(dtype=object), type=pa.string())
-        for c in text_categorical
-    }
-    compact = {c for c in text_categorical if _compactable(frame[c])}
-    # schema and pandas metadata exactly as geopandas builds them (geometry as a null placeholder)
-    head = pd.DataFrame(frame.iloc[: min(n, chunk_rows)].copy(deep=False))
+    geo = _create_metadata(frame[[geom_name]], schema_version=None)
+    schema, codes, dictionaries, compact = _geoparquet_schema(frame, geo)
+    fields = list(schema)
+    wkb_options: dict[str, Any] = {"flavor": "iso"} if shapely.geos_version > (3, 10, 0) else {}
+
+    def batch(start: int) -> pa.RecordBatch:
+        stop = min(start + chunk_rows, n)
+        arrays: list[pa.Array] = []
+        for col, field in zip(columns, fields, strict=True):
+            if col == geom_name:
+                # shapely makes one Python bytes per lot and holds the GIL meanwhile: split over threads
+                # (quitogeo.parallel) the WKB took as long, and only slowed the other thread
+                wkb = shapely.to_wkb(geoms[start:stop], **wkb_options)
+                arrays.append(pa.array(wkb, type=pa.binary()))
+            elif col in codes:
+                arrays.append(
+                    _dictionary_slice(
+                        codes[col][start:stop],
+                        dictionaries[col],
+                        field.type.index_type,
+                        compact=col in compact,
+                    )
+                )
+            else:
+                arr = pa.Array.from_pandas(frame[col].iloc[start:stop])
+                arrays.append(arr if arr.type.equals(field.type) else arr.cast(field.type))
+        return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+    starts = list(range(0, max(n, 1), chunk_rows))
+    ready = batch(starts[0])
+    with (
+        ThreadPoolExecutor(max_workers=1) as pool,
+        pq.ParquetWriter(
+            path,
+            schema,
+            compression="snappy",
+            use_dictionary=[f.name for f in fields if pa.types.is_dictionary(f.type)],
+            write_statistics=[f.name for f in fields if f.name not in {str(c) for c in compact}],
+            write_batch_size=_PARQUET_WRITE_BATCH,
+        ) as writer,
+    ):
+        # the next batch is built on the worker while Arrow encodes and writes the current one here: both
+        # cores busy, as Arrow releases the GIL
+        for following in [*starts[1:], None]:
+            pending = pool.submit(batch, following) if following is not None else None
+            writer.write_batch(ready, row_group_size=chunk_rows)
+            if pending is not None:
+                ready = pending.result()
+
+
+def _geoparquet_schema(
+    frame: gpd.GeoDataFrame, geo: dict[str, Any]
+) -> tuple[pa.Schema, dict[str, np.ndarray], dict[str, pa.Array], set[str]]:
+    """Return the Arrow schema of :func:`_write_geoparquet` and what its text categoricals are made of.
+
+    The schema and its pandas metadata are exactly those geopandas builds; ``geo`` is the ``geo``
+    metadata. Also returns, for the text categoricals, the codes and the whole Arrow dictionary by
+    column, and the columns written with per-row-group dictionaries (:func:`_compactable`, listed under
+    :data:`_SORTED_CATEGORIES_KEY`).
+    """
+    geom_name = frame.geometry.name
+    n = len(frame)
+    columns = list(frame.columns)
+    # schema and pandas metadata as geopandas builds them (geometry as a null placeholder); one row types
+    # every column but free text, whose nulls are typed below (the types and the pandas metadata follow
+    # the dtypes, not the number of rows)
+    head = pd.DataFrame(frame.iloc[: min(n, 1)].copy(deep=False))
     head[geom_name] = None
     template = pa.Table.from_pandas(head, preserve_index=False)
     del head
-    wkb_options: dict[str, Any] = {"flavor": "iso"} if shapely.geos_version > (3, 10, 0) else {}
+    # text categoricals: codes and Arrow dictionaries once per column (not per row group); others (numbers
+    # as categories, str-dtype categories) are converted slice by slice by pyarrow
+    text_categorical = [
+        c
+        for c in columns
+        if c != geom_name and _string_categories(frame[c]) and pa.types.is_dictionary(template[str(c)].type)
+    ]
+    codes = {c: np.asarray(frame[c].array.codes) for c in text_categorical}
+    # the template converted every category to Arrow already (the dictionary of its one-row slice)
+    dictionaries = {c: _whole_dictionary(template, frame, c) for c in text_categorical}
+    compact = {c for c in text_categorical if _compactable(frame[c])}
     geom_meta = {"ARROW:extension:name": "geoarrow.wkb"}
     geom_meta["ARROW:extension:metadata"] = (
         json.dumps({"crs": frame.crs.to_json_dict()}) if frame.crs is not None else "{}"
     )
-    geo = _create_metadata(gpd.GeoDataFrame(geometry=frame.geometry), schema_version=None)
     fields = [
         pa.field(str(geom_name), pa.binary(), nullable=True, metadata=geom_meta)
         if c == geom_name
@@ -467,9 +556,9 @@ def _write_geoparquet(frame: gpd.GeoDataFrame, path: Path, *, chunk_rows: int) -
         for c in columns
     ]
     metadata = dict(template.schema.metadata or {})
-    # A text column null throughout the first row group comes out of it as Arrow's null type, which later
-    # text could not be cast to: such a column is typed (and its pandas metadata written) from its first
-    # value, as the whole-column conversion of ``to_parquet`` types it.
+    # A text column null in the template row comes out of it as Arrow's null type, which later text could
+    # not be cast to: such a column is typed (and its pandas metadata written) from its first value, as
+    # the whole-column conversion of ``to_parquet`` types it.
     pandas_meta = json.loads(metadata[b"pandas"]) if b"pandas" in metadata else None
     for i, c in enumerate(columns):
         if c == geom_name or not pa.types.is_null(fields[i].type):
@@ -486,42 +575,21 @@ def _write_geoparquet(frame: gpd.GeoDataFrame, path: Path, *, chunk_rows: int) -
             metadata[b"pandas"] = json.dumps(pandas_meta).encode("utf-8")
     metadata[b"geo"] = json.dumps(geo).encode("utf-8")
     metadata[_SORTED_CATEGORIES_KEY] = json.dumps(sorted(str(c) for c in compact)).encode("utf-8")
-    schema = pa.schema(fields, metadata=metadata)
-    text = [f.name for f in fields if pa.types.is_dictionary(f.type) or pa.types.is_string(f.type)]
+    return pa.schema(fields, metadata=metadata), codes, dictionaries, compact
 
-    def batch(start: int) -> pa.RecordBatch:
-        stop = min(start + chunk_rows, n)
-        arrays: list[pa.Array] = []
-        for col, field in zip(columns, fields, strict=True):
-            if col == geom_name:
-                wkb = elementwise(shapely.to_wkb, geoms[start:stop], **wkb_options)
-                arrays.append(pa.array(wkb, type=pa.binary()))
-            elif col in codes and pa.types.is_dictionary(field.type):
-                arrays.append(
-                    _dictionary_slice(
-                        codes[col][start:stop],
-                        dictionaries[col],
-                        field.type.index_type,
-                        compact=col in compact,
-                    )
-                )
-            else:
-                arr = pa.Array.from_pandas(frame[col].iloc[start:stop])
-                arrays.append(arr if arr.type.equals(field.type) else arr.cast(field.type))
-        return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
-    # the next batch is built while Arrow encodes and writes the current one (it releases the GIL)
-    starts = list(range(0, max(n, 1), chunk_rows))
-    with (
-        ThreadPoolExecutor(max_workers=1) as pool,
-        pq.ParquetWriter(path, schema, compression="snappy", use_dictionary=text) as writer,
-    ):
-        pending = pool.submit(batch, starts[0])
-        for following in [*starts[1:], None]:
-            ready = pending.result()
-            if following is not None:
-                pending = pool.submit(batch, following)
-            writer.write_batch(ready, row_group_size=chunk_rows)
+def _whole_dictionary(template: pa.Table, frame: pd.DataFrame, column: str) -> pa.Array:
+    """Return all the categories of text categorical ``column`` as Arrow strings, from ``template``.
+
+    ``pa.Table.from_pandas`` converts a categorical slice with its whole categories as the dictionary, so
+    the one-row template holds them already (an empty frame's template may hold no chunk).
+    """
+    chunks = template.column(str(column)).chunks
+    if chunks:
+        dictionary = chunks[0].dictionary
+        if pa.types.is_string(dictionary.type):
+            return dictionary
+    return pa.array(frame[column].cat.categories.to_numpy(dtype=object), type=pa.string())
 
 
 def _restore_categories(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:

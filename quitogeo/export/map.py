@@ -562,7 +562,12 @@ def totales_por_ambito(predios: pd.DataFrame, *, rules: Rules | None = None) -> 
 
     columns = ["ambito", "n_predios", "n_con_cod_ambito", "cod_ambito_potencial"]
     needed = (
-        "administracion_zonal", "parroquia", "aiva_valor", "ae_m2", "cod_centavos", "cod_ambito_centavos"
+        "administracion_zonal",
+        "parroquia",
+        "aiva_valor",
+        "ae_m2",
+        "cod_centavos",
+        "cod_ambito_centavos",
     )
     if not all(c in predios.columns for c in (*needed, *_ELIG)):
         return pd.DataFrame(columns=columns)

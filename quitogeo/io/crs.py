@@ -232,7 +232,9 @@ class ExtentCheck:
     hint: str
 
 
-def check_extent(frame_tm: gpd.GeoDataFrame, *, declared_crs: Any = None) -> ExtentCheck:
+def check_extent(
+    frame_tm: gpd.GeoDataFrame, *, declared_crs: Any = None, valid: np.ndarray | None = None
+) -> ExtentCheck:
     """Check that a layer already in TM-Quito falls inside the DMQ.
 
     Parameters
@@ -241,6 +243,10 @@ def check_extent(frame_tm: gpd.GeoDataFrame, *, declared_crs: Any = None) -> Ext
         The layer after :func:`to_tm_quito`.
     declared_crs : pyproj.CRS or str, optional
         The CRS the layer declared before reprojection, to word the likely cause.
+    valid : numpy.ndarray of bool, optional
+        ``shapely.is_valid`` of the layer's geometries, when the caller has it already: a valid geometry has
+        only finite coordinates (GEOS reports a NaN or infinite x or y as "Invalid Coordinate"), so only the
+        vertices of the others are scanned.
 
     Returns
     -------
@@ -253,11 +259,13 @@ def check_extent(frame_tm: gpd.GeoDataFrame, *, declared_crs: Any = None) -> Ext
     if not present.any():
         return ExtentCheck(True, (np.nan, np.nan, np.nan, np.nan), "")
     # Every vertex is looked at (a NaN coordinate hides from GEOS' envelopes), but in slices, so the
-    # coordinates of a million lots are never one array.
+    # coordinates of a million lots are never one array. Valid geometries have been looked at by GEOS'
+    # validity check already (it starts with every coordinate's finiteness): only the others are scanned.
     solid = geoms[present]
+    scanned = solid if valid is None else geoms[present & ~np.asarray(valid, dtype=bool)]
     finite = all(
-        np.isfinite(shapely.get_coordinates(solid[start : start + _EXTENT_SLICE])).all()
-        for start in range(0, len(solid), _EXTENT_SLICE)
+        np.isfinite(shapely.get_coordinates(scanned[start : start + _EXTENT_SLICE])).all()
+        for start in range(0, len(scanned), _EXTENT_SLICE)
     )
     bounds = tuple(float(v) for v in shapely.total_bounds(solid)) if finite else (np.nan,) * 4
     minx, miny, maxx, maxy = DMQ_EXTENT

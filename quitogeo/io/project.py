@@ -26,7 +26,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import sys
+import threading
 import unicodedata
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,11 +50,11 @@ from quitogeo.io.columns import (
     apply_mapping,
     preset_mapping,
 )
-from quitogeo.io.crs import TM_QUITO, check_extent, to_tm_quito
+from quitogeo.io.crs import TM_QUITO, check_extent, recognise_crs, to_tm_quito
 from quitogeo.io.encoding import detect_encoding, mojibake_mask
 from quitogeo.io.problems import ProblemLog
 from quitogeo.io.zoning_codes import parse_zoning_codes
-from quitogeo.parallel import elementwise
+from quitogeo.parallel import elementwise, n_threads
 from quitogeo.rules import Rules, load_rules
 
 if sys.version_info >= (3, 11):
@@ -324,26 +326,90 @@ def _arrow_hash(table: pa.Table) -> str:
     return digest.hexdigest()
 
 
-def _arrow_frame(meta: dict[str, Any], table: pa.Table) -> gpd.GeoDataFrame:
-    """Build the GeoDataFrame ``pyogrio.read_dataframe(use_arrow=True)`` builds from the same table."""
+def _arrow_frame(
+    meta: dict[str, Any], table: pa.Table, *, after: Future[Any] | None = None
+) -> tuple[gpd.GeoDataFrame, np.ndarray | None]:
+    """Build the GeoDataFrame ``pyogrio.read_dataframe(use_arrow=True)`` builds, and its ``is_valid``.
+
+    ``shapely.from_wkb`` holds the GIL (it reads Python bytes objects), so it gains nothing from more threads
+    (measured: two threads slower than one). ``is_valid`` releases it: the WKB is parsed in slices and each
+    parsed slice's validity is computed on the read's extra thread while the next slice is parsed, so the
+    validity check (0.6 s per million lots) costs almost no wall time. The same geometries and verdicts as
+    one call of each. pandas then takes the attribute columns over (``self_destruct``, sparing a second copy
+    of them), once ``after`` (the hash of the same table, on the extra thread) is done with its buffers.
+
+    Returns
+    -------
+    tuple
+        The frame, and ``shapely.is_valid`` of its geometries (None for a table without geometry).
+    """
     geometry_name = meta["geometry_name"] or "wkb_geometry"
-    wkb = None
+    geoms = valid = None
     if geometry_name in table.column_names:
-        wkb = table.column(geometry_name).to_numpy()
+        column = table.column(geometry_name)
+        n = len(column)
+        parts, checks = [], []
+        for a in range(0, n, _WKB_SLICE):
+            part = shapely.from_wkb(column.slice(a, _WKB_SLICE).to_numpy())
+            parts.append(part)
+            checks.append(_beside(shapely.is_valid, part))
+        if not parts:
+            geoms, valid = np.zeros(0, dtype=object), np.zeros(0, dtype=bool)
+        else:
+            geoms = np.concatenate(parts) if len(parts) > 1 else parts[0]
+            valid = np.concatenate([np.asarray(c.result(), dtype=bool) for c in checks])
         table = table.drop_columns([geometry_name])
+    if after is not None:
+        after.result()
     frame = table.to_pandas(self_destruct=True)
-    if wkb is None:
-        return gpd.GeoDataFrame(frame)
-    geometry = gpd.GeoSeries(shapely.from_wkb(wkb), index=frame.index, crs=meta["crs"])
-    return gpd.GeoDataFrame(frame, geometry=geometry)
+    if geoms is None:
+        return gpd.GeoDataFrame(frame), None
+    geometry = gpd.GeoSeries(geoms, index=frame.index, crs=meta["crs"])
+    return gpd.GeoDataFrame(frame, geometry=geometry), valid
 
 
-def _read_source(src: _LayerSource, problems: ProblemLog) -> tuple[gpd.GeoDataFrame, str]:
-    """Read one layer; return it (as pyogrio reads it) and the sha256 of its data."""
+#: Features per WKB slice: parsing one slice overlaps the validity check of the one before.
+_WKB_SLICE = 25_000
+
+
+_side: ThreadPoolExecutor | None = None
+_side_lock = threading.Lock()
+#: The long job on the extra thread (the lot checks), if any: short jobs do not queue behind it.
+_side_long: Future[Any] | None = None
+
+
+def _beside(func: Any, *args: Any, long: bool = False, **kwargs: Any) -> Future[Any]:
+    """Start ``func(*args, **kwargs)`` on the read's one extra thread; its result is the future's.
+
+    For work that releases the GIL (hashing large buffers, GEOS predicates) while the calling thread does
+    GIL-bound work (parsing WKB, pandas): the read runs alone, so both cores are its own. The call runs in
+    the calling thread instead, at once, when the pool is off (:func:`quitogeo.parallel.serial`) or while
+    a ``long`` job occupies the extra thread (a short job queued behind it would only make its caller wait).
+    The results are the same either way.
+    """
+    global _side, _side_long
+    if n_threads() <= 1 or (_side_long is not None and not _side_long.done()):
+        done: Future[Any] = Future()
+        try:
+            done.set_result(func(*args, **kwargs))
+        except BaseException as exc:  # handed to .result(), as the thread would
+            done.set_exception(exc)
+        return done
+    with _side_lock:
+        if _side is None:
+            _side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="quitogeo-lectura")
+        future = _side.submit(func, *args, **kwargs)
+        if long:
+            _side_long = future
+    return future
+
+
+def _read_source(src: _LayerSource, problems: ProblemLog) -> tuple[gpd.GeoDataFrame, str, np.ndarray | None]:
+    """Read one layer; return it (as pyogrio reads it), the sha256 of its data and its validity if known."""
     path = src.path
     if path.suffix.lower() == ".parquet":
         frame = gpd.read_parquet(path)
-        return frame, _layer_hash(frame)
+        return frame, _layer_hash(frame), None
     choice = detect_encoding(path)
     if not choice.declared and choice.encoding == "cp1252":
         problems.add(
@@ -357,23 +423,25 @@ def _read_source(src: _LayerSource, problems: ProblemLog) -> tuple[gpd.GeoDataFr
         meta, table = pyogrio.read_arrow(
             path, layer=src.layer, encoding=choice.encoding, datetime_as_string=True
         )
-        digest = _arrow_hash(table)
+        # The hash (hashlib releases the GIL over large buffers) runs beside the WKB parsing (GIL-bound).
+        hashing = _beside(_arrow_hash, table)
         special = any(str(d).startswith("datetime") for d in meta["dtypes"] if d is not None) or any(
             sub == "OFSTJSON" for sub in meta.get("ogr_subtypes", ())
         )
         if special:
             # dates and JSON fields need pyogrio's own parsing: let it read them (rare in cadastral layers)
+            digest = hashing.result()
             del table
-            return pyogrio.read_dataframe(
-                path, layer=src.layer, use_arrow=True, encoding=choice.encoding
-            ), digest
-        return _arrow_frame(meta, table), digest
+            frame = pyogrio.read_dataframe(path, layer=src.layer, use_arrow=True, encoding=choice.encoding)
+            return frame, digest, None
+        frame, valid = _arrow_frame(meta, table, after=hashing)
+        return frame, hashing.result(), valid
     except Exception as exc:
         # Arrow cannot take every source (e.g. some drivers' odd field types or text that does not decode in
         # the declared encoding); plain pyogrio reads those feature by feature inside GDAL, still vectorised.
         log.debug("lectura Arrow falló para %s (%s); se reintenta sin Arrow", path, exc)
         frame = pyogrio.read_dataframe(path, layer=src.layer, use_arrow=False, encoding=choice.encoding)
-        return frame, _layer_hash(frame)
+        return frame, _layer_hash(frame), None
 
 
 class _Ids:
@@ -509,8 +577,9 @@ def _normalise_categories(
 
 
 def _repair_geometries(
-    frame: gpd.GeoDataFrame, spec: LayerSpec, ids: _Ids, problems: ProblemLog
+    frame: gpd.GeoDataFrame, spec: LayerSpec, ids: _Ids, problems: ProblemLog, *, valid: np.ndarray
 ) -> gpd.GeoDataFrame:
+    """Report null, empty and wrongly typed geometries; repair the invalid (``valid``: ``is_valid``)."""
     geoms = frame.geometry.to_numpy().copy()
     missing = shapely.is_missing(geoms)
     empty = ~missing & shapely.is_empty(geoms)
@@ -540,9 +609,7 @@ def _repair_geometries(
         )
         geoms[wrong] = None
         present &= ~wrong
-    # validity is the costliest check of the read (0.6 s per million lots): on the thread pool
-    invalid = present & ~np.asarray(elementwise(shapely.is_valid, geoms), dtype=bool)
-    collections = present & (types == 7)
+    invalid = present & ~valid
     if invalid.any():
         reasons = shapely.is_valid_reason(geoms[invalid])
         if spec.geometry == "polygon":
@@ -551,6 +618,8 @@ def _repair_geometries(
         else:
             fixed = shapely.make_valid(geoms[invalid])
         geoms[invalid] = fixed
+        types = types.copy()
+        types[invalid] = shapely.get_type_id(fixed)
         problems.add_many(
             spec.name,
             ids[invalid],
@@ -559,7 +628,8 @@ def _repair_geometries(
             "corrija la geometría en el archivo de origen",
         )
     # make_valid (or the source) may leave collections: keep only the parts of the layer's geometry type.
-    collections = present & (shapely.get_type_id(geoms) == 7)
+    # (``types`` holds the repaired geometries' types; the discarded ones are out of ``present``.)
+    collections = present & (types == 7)
     if collections.any():
         rows = np.flatnonzero(collections)
         parts, index = shapely.get_parts(geoms[rows], return_index=True)
@@ -664,8 +734,13 @@ def _normalise_layer(
     spec: LayerSpec,
     rules: Rules,
     problems: ProblemLog,
+    *,
+    valid: np.ndarray | None = None,
 ) -> gpd.GeoDataFrame | None:
-    """Canonical columns, TM-Quito, repaired geometries and coerced types for one layer."""
+    """Canonical columns, TM-Quito, repaired geometries and coerced types for one layer.
+
+    ``valid`` is ``shapely.is_valid`` of ``raw``'s geometries when the read computed it.
+    """
     name = spec.name
     mapping: dict[str, str] = {}
     if src.preset:
@@ -712,7 +787,12 @@ def _normalise_layer(
             bloqueante=blocking,
         )
         return None
-    extent = check_extent(frame, declared_crs=declared)
+    # Validity once, for the extent check (a valid geometry has finite coordinates: only the others need
+    # their vertices scanned) and the repair. The read computed it beside the parsing; it still holds when
+    # the layer was TM-Quito already (same geometries), else it is computed here, on the thread pool.
+    if valid is None or recognise_crs(declared) is not TM_QUITO:
+        valid = np.asarray(elementwise(shapely.is_valid, frame.geometry.to_numpy()), dtype=bool)
+    extent = check_extent(frame, declared_crs=declared, valid=valid)
     if not extent.inside:
         b = extent.bounds
         problems.add(
@@ -816,7 +896,7 @@ def _normalise_layer(
                     f"use sí/no o true/false en '{col}'",
                 )
             frame[col] = values
-    frame = _repair_geometries(frame, spec, ids, problems)
+    frame = _repair_geometries(frame, spec, ids, problems, valid=valid)
     _check_values(frame, spec, ids, rules, problems)
     return frame
 
@@ -1142,12 +1222,28 @@ def read_project(source: str | Path | None = None, *, rules: Rules | str | Path 
             "vea layers.md o genere un "
             "proyecto de ejemplo con 'quitogeo sample --out muestra.gpkg'"
         )
+    # checks import nothing from here
+    from quitogeo.io.checks import LOT_CHECK_LAYERS, _datum_checks, _lot_checks
+
     layers: dict[str, gpd.GeoDataFrame] = {}
     hashes: dict[str, str] = {}
+    # The cross-layer checks on the lots (keys, PIT and AIVA cover, PIT overlaps: GEOS work on the thread
+    # pool, mostly GIL-free) start on the read's extra thread once the layers they need are read, while the
+    # other layers are read; their problems still come after every layer's own, as check_layers gives them.
+    waiting = {s.name for s in sources if s.name in LOT_CHECK_LAYERS}
+    lot_checks: Future[Any] | None = None
     for src in sources:
+        if lot_checks is None and not waiting:
+            lot_checks = _beside(
+                _lot_checks,
+                {k: layers[k] for k in LOT_CHECK_LAYERS if k in layers},
+                rules=the_rules,
+                long=True,
+            )
+        waiting.discard(src.name)
         spec = LAYER_SPECS[src.name]
         try:
-            raw, hashes[src.name] = _read_source(src, problems)
+            raw, hashes[src.name], valid = _read_source(src, problems)
         except Exception as exc:  # any reader failure is a reported problem: validation must not crash
             problems.add(
                 src.name,
@@ -1158,7 +1254,7 @@ def read_project(source: str | Path | None = None, *, rules: Rules | str | Path 
                 bloqueante=spec.needed_for_run,
             )
             continue
-        frame = _normalise_layer(raw, src, spec, the_rules, problems)
+        frame = _normalise_layer(raw, src, spec, the_rules, problems, valid=valid)
         if frame is not None:
             layers[src.name] = frame
     for name in LAYER_SPECS:
@@ -1179,9 +1275,13 @@ def read_project(source: str | Path | None = None, *, rules: Rules | str | Path 
     for name, (rpath, declared) in raster_sources.items():
         if _check_raster(name, rpath, declared, problems):
             rasters[name] = rpath
-    from quitogeo.io.checks import check_layers  # after the layers exist; checks import nothing from here
-
-    problems.extend(check_layers(layers, rules=the_rules))
+    if lot_checks is None:
+        lot_checks = _beside(
+            _lot_checks, {k: layers[k] for k in LOT_CHECK_LAYERS if k in layers}, rules=the_rules
+        )
+    cross, lot_index = lot_checks.result()
+    _datum_checks(layers, lot_index, cross)  # what check_layers(layers) gives, in its order
+    problems.extend(cross.frame())
     return Project(layers=layers, rasters=rasters, problems=problems.frame(), source=str(path), hashes=hashes)
 
 

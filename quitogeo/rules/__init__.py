@@ -252,8 +252,12 @@ def _check(value: Any, spec: Any, path: str, source: str) -> None:
             _check(sub, spec[key], f"{path}.{key}" if path else key, source)
         for key in spec:
             full = f"{path}.{key}" if path else key
-            generic = ".".join(["*" if i == 1 and path.startswith("escenarios") else p
-                                for i, p in enumerate(full.split("."))])
+            generic = ".".join(
+                [
+                    "*" if i == 1 and path.startswith("escenarios") else p
+                    for i, p in enumerate(full.split("."))
+                ]
+            )
             if key not in value and full not in _OPTIONAL and generic not in _OPTIONAL:
                 raise RulesError(f"reglas {source}: falta la clave '{full}'; agréguela (vea quito_2024.toml)")
         return
@@ -333,7 +337,11 @@ def _check_values(data: dict[str, Any], source: str) -> None:
     if beta["ic_sin_ae"] < 0:
         raise RulesError(f"{pre}: beta.ic_sin_ae = {beta['ic_sin_ae']} debe ser ≥ 0 (normativa §1: IC = 0)")
     known_ambitos = (
-        "uso", "edificabilidad", "lote-minimo", "edificabilidad-uso", "edificabilidad-lote-minimo"
+        "uso",
+        "edificabilidad",
+        "lote-minimo",
+        "edificabilidad-uso",
+        "edificabilidad-lote-minimo",
     )
     for amb in data["exoneracion"]["ambitos"]:
         if amb not in known_ambitos:

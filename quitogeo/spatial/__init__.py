@@ -430,9 +430,7 @@ def _contains_xy(zones: npt.NDArray[np.object_], xy: npt.NDArray[np.float64]) ->
     return np.asarray(shapely.contains_xy(zones, xy[:, 0], xy[:, 1]), dtype=bool)
 
 
-def _strict_quads(
-    idx: LotIndex,
-) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+def _strict_quads(idx: LotIndex) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]:
     """Find the lots that are strictly convex quadrilaterals (most lots) and their edges, once per index.
 
     Every corner of such a lot turns the same way by a margin far above rounding, so it is a simple convex
@@ -441,49 +439,84 @@ def _strict_quads(
     Returns
     -------
     pos : numpy.ndarray of int
-        Each lot's row in the other arrays (-1 for other lots).
-    corner : numpy.ndarray of float
-        (2, 4, rows): x and y of the four vertices, counter-clockwise.
-    normal : numpy.ndarray of float
-        (2, 4, rows): unit normal of each edge (vertex ``i`` to ``i + 1``), pointing inside.
-    offset : numpy.ndarray of float
-        (4, rows): the signed distance of a point ``p`` to edge ``i``'s line, positive inside, is
-        ``normal[:, i] · p − offset[i]`` (off by a few 1e-9 m at TM-Quito magnitudes).
+        Each lot's row in ``quads`` (-1 for other lots).
+    quads : numpy.ndarray of float
+        (rows, 20), a row per such lot (and rows no lot refers to): the x (columns :data:`_QX`) and y
+        (:data:`_QY`) of its four vertices, counter-clockwise; the unit normal (:data:`_QNX`, :data:`_QNY`)
+        of each edge (vertex ``i`` to ``i + 1``), pointing inside; and the offsets (:data:`_QOFF`): the
+        signed distance of a point ``p`` to edge ``i``'s line, positive inside, is ``normal[i] · p −
+        offset[i]`` (off by a few 1e-9 m at TM-Quito magnitudes). Lot-major, so that the lots of many pairs
+        are gathered one row (160 bytes) each: :func:`_edge_states` reads the gathered rows column by
+        column, :func:`_quad_rows` turns them into edge-major (20, k) arrays.
     """
     return idx.cached("strict_quads", lambda: _build_strict_quads(idx))  # type: ignore[no-any-return]
 
 
-def _build_strict_quads(
-    idx: LotIndex,
-) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+#: Columns of the rows of :func:`_strict_quads` (and rows of :func:`_quad_rows`): vertices' x and y, edges'
+#: inner unit normals' x and y, edges' offsets; four each, vertex or edge 0 to 3.
+_QX, _QY, _QNX, _QNY, _QOFF = slice(0, 4), slice(4, 8), slice(8, 12), slice(12, 16), slice(16, 20)
+
+
+def _build_strict_quads(idx: LotIndex) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]:
     g = idx.geoms
     ok = shapely.get_type_id(g) == 3
     # a polygon of 5 coordinates has no hole (a ring needs 4): its exterior ring is a quadrilateral
     ok[ok] = parallel.elementwise(shapely.get_num_coordinates, g[ok]) == 5
     sel = np.flatnonzero(ok)
     # such a polygon lists exactly its exterior ring's coordinates (no ring objects built); chunks of lots
-    # give their coordinates in lot order, so the threads' pieces concatenate to the one-call array.
-    # Edge-major layout (corner, lot): every step below is a pass over contiguous rows, and gathering the
-    # lots of many pairs gives contiguous (4, pairs) arrays.
-    xy = parallel.elementwise(shapely.get_coordinates, g[sel]).reshape(len(sel), 5, 2)
-    x, y = np.ascontiguousarray(xy[:, :4, 0].T), np.ascontiguousarray(xy[:, :4, 1].T)
-    ex, ey = np.roll(x, -1, axis=0) - x, np.roll(y, -1, axis=0) - y  # differences of nearby coordinates
-    # corner turns (small, exact-enough products); strictly convex = every turn of one sign, far above the
-    # rounding of the turns (~1e-8 m²)
-    turn = np.roll(ex, 1, axis=0) * ey - np.roll(ey, 1, axis=0) * ex
-    ccw = (turn > 8e-6).all(axis=0)
-    cw = (turn < -8e-6).all(axis=0)
-    keep = ccw | cw
-    if not keep.all():
-        x, y, ex, ey, cw = x[:, keep], y[:, keep], ex[:, keep], ey[:, keep], cw[keep]
-    if cw.any():  # clockwise rings reversed: the inside is then left of every edge
-        x[:, cw], y[:, cw] = x[::-1, cw], y[::-1, cw]
-        ex, ey = np.roll(x, -1, axis=0) - x, np.roll(y, -1, axis=0) - y
-    length = np.hypot(ex, ey)
-    nx, ny = -ey / length, ex / length
+    # give their coordinates in lot order, so the threads' pieces concatenate to the one-call array. One row
+    # per lot, x0 y0 … x4 y4: the ring is closed (GEOS refuses a ring that is not), so vertex 4 is vertex 0
+    # bit for bit and edge i runs from column i to column i + 1 (the check below only keeps that explicit).
+    xy = parallel.elementwise(shapely.get_coordinates, g[sel]).reshape(len(sel), 10)
+    quads = np.empty((len(sel), 20))
+    strict = np.empty(len(sel), dtype=bool)
+    # in blocks of lots, so that the temporaries stay in the processor's cache
+    for start in range(0, len(sel), EDGE_BLOCK_ROWS):
+        block = slice(start, start + EDGE_BLOCK_ROWS)
+        strict[block] = _quads_block(xy[block], quads[block])
+    keep = np.flatnonzero(strict)
     pos = np.full(len(g), -1, dtype=np.intp)
-    pos[sel[keep]] = np.arange(int(keep.sum()))
-    return (pos, np.stack([x, y]), np.stack([nx, ny]), nx * x + ny * y)
+    pos[sel[keep]] = keep
+    return pos, quads
+
+
+def _quads_block(xy: npt.NDArray[np.float64], quads: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+    """Fill ``quads`` (rows of :func:`_strict_quads`) from the rings ``xy``; return the strictly convex."""
+    x, y = [xy[:, 2 * i] for i in range(5)], [xy[:, 2 * i + 1] for i in range(5)]
+    ex = [x[i + 1] - x[i] for i in range(4)]  # differences of nearby coordinates
+    ey = [y[i + 1] - y[i] for i in range(4)]
+    # corner turns (small, exact-enough products); strictly convex = every turn of one sign, far above the
+    # rounding of the turns (~1e-8 m²). A NaN passes neither test.
+    ccw = (x[4] == x[0]) & (y[4] == y[0])
+    cw = ccw.copy()
+    for i in range(4):
+        turn = ex[i - 1] * ey[i] - ey[i - 1] * ex[i]
+        ccw &= turn > 8e-6
+        cw &= turn < -8e-6
+    # column by column (each a strided view of the rows); the rows of lots that are not strictly convex are
+    # filled all the same and never referred to
+    for i in range(4):
+        # clockwise rings reversed, so that the inside is left of every edge: vertex i is the old vertex
+        # 3 − i, and edge i the old edge (2 − i) mod 4 run backwards, its differences negated (a − b is
+        # exactly −(b − a): the differences recomputed from the reversed vertices)
+        j = (2 - i) % 4
+        qx, qy = np.where(cw, x[3 - i], x[i]), np.where(cw, y[3 - i], y[i])
+        qex, qey = np.where(cw, -ex[j], ex[i]), np.where(cw, -ey[j], ey[i])
+        length = np.hypot(qex, qey)
+        nx, ny = -qey / length, qex / length
+        quads[:, _QX.start + i], quads[:, _QY.start + i] = qx, qy
+        quads[:, _QNX.start + i], quads[:, _QNY.start + i] = nx, ny
+        quads[:, _QOFF.start + i] = nx * qx + ny * qy
+    return ccw | cw  # type: ignore[no-any-return]
+
+
+def _quad_rows(quads: npt.NDArray[np.float64], rows: npt.NDArray[np.intp]) -> npt.NDArray[np.float64]:
+    """Return the rows ``rows`` of :func:`_strict_quads`'s ``quads`` edge-major, a (20, k) C-contiguous array.
+
+    One gather of whole rows (a lot's 20 values are adjacent), then one transposing copy: the disk tests
+    then run over contiguous (4, k) blocks.
+    """
+    return np.ascontiguousarray(quads[rows].T)
 
 
 #: Slack (m) for the disk tests of :func:`_disk_clears`: the numpy distances to the lot's edges and GEOS's
@@ -498,14 +531,16 @@ DISK_ANCHORS: tuple[str, ...] = ("corner", "edge", "quarter")
 
 
 def _disk_points(
-    idx: LotIndex, rows: npt.NDArray[np.intp], anchor: str, depth: float
+    q: npt.NDArray[np.float64], anchor: str, depth: float
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Candidate disk centres (x, y), each (4, k): one per corner or edge of the lots ``rows``."""
-    _, corner, normal, _ = _strict_quads(idx)
-    cx, cy = corner[0][:, rows], corner[1][:, rows]
+    """Candidate disk centres (x, y), each (4, k): one per corner or edge of the lots ``q``.
+
+    ``q`` holds the lots' rows of :func:`_strict_quads`, edge-major (:func:`_quad_rows`).
+    """
+    cx, cy = q[_QX], q[_QY]
     if anchor == "quarter":
         return cx + 0.25 * (cx.mean(axis=0) - cx), cy + 0.25 * (cy.mean(axis=0) - cy)
-    nx, ny = normal[0][:, rows], normal[1][:, rows]
+    nx, ny = q[_QNX], q[_QNY]
     if anchor == "edge":
         return (cx + np.roll(cx, -1, axis=0)) / 2 + depth * nx, (
             cy + np.roll(cy, -1, axis=0)
@@ -518,15 +553,14 @@ def _disk_points(
 
 
 def _depth_in(
-    idx: LotIndex, rows: npt.NDArray[np.intp], px: npt.NDArray[np.float64], py: npt.NDArray[np.float64]
+    q: npt.NDArray[np.float64], px: npt.NDArray[np.float64], py: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]:
-    """Distance (4, k) from points to the nearest edge line of the lots ``rows``, negative outside.
+    """Distance (4, k) from points to the nearest edge line of the lots ``q`` (:func:`_quad_rows`).
 
-    For a convex polygon, a point at distance ``d`` from every edge line, on its inner side, is the centre
-    of a disk of radius ``d`` inside it.
+    Negative outside. For a convex polygon, a point at distance ``d`` from every edge line, on its inner
+    side, is the centre of a disk of radius ``d`` inside it.
     """
-    _, _, normal, offset = _strict_quads(idx)
-    nx, ny, off = normal[0][:, rows], normal[1][:, rows], offset[:, rows]
+    nx, ny, off = q[_QNX], q[_QNY], q[_QOFF]
     depth = np.full(px.shape, np.inf)
     with np.errstate(invalid="ignore"):
         for i in range(4):
@@ -543,13 +577,16 @@ def _clear_of(edges: npt.NDArray[np.object_], xy: npt.NDArray[np.float64], dista
 def _segment_distance(
     p: npt.NDArray[np.float64], a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]:
-    """Distance from points ``p`` to segments ``a``–``b`` (each (k, 2)), from differences of nearby points."""
-    v, w = b - a, p - a
-    vv = (v * v).sum(axis=1)
+    """Distance from points ``p`` to segments ``a``–``b`` (each (k, 2)), from differences of nearby points.
+
+    Computed on the x and y columns (one pass each; reductions over rows of two values are slow).
+    """
+    vx, vy = b[:, 0] - a[:, 0], b[:, 1] - a[:, 1]
+    wx, wy = p[:, 0] - a[:, 0], p[:, 1] - a[:, 1]
+    vv = vx * vx + vy * vy
     with np.errstate(invalid="ignore", divide="ignore"):
-        t = np.where(vv > 0, np.clip((w * v).sum(axis=1) / vv, 0.0, 1.0), 0.0)
-    d = w - t[:, None] * v
-    return np.hypot(d[:, 0], d[:, 1])  # type: ignore[no-any-return]
+        t = np.where(vv > 0, np.clip((wx * vx + wy * vy) / vv, 0.0, 1.0), 0.0)
+    return np.hypot(wx - t * vx, wy - t * vy)  # type: ignore[no-any-return]
 
 
 def _clear_of_near(
@@ -567,8 +604,11 @@ def _clear_of_near(
     first = np.repeat(near.start[at] - np.cumsum(count) + count, count)
     seg = first + np.arange(int(count.sum()))
     d = _segment_distance(xy[point], near.a[seg], near.b[seg])
+    # each point's distances are consecutive: the minimum per run (inf for a point without segments)
     nearest = np.full(len(key), np.inf)
-    np.minimum.at(nearest, point, d)
+    has = np.flatnonzero(count)
+    if len(has):
+        nearest[has] = np.minimum.reduceat(d, (np.cumsum(count) - count)[has])
     return nearest > distance  # type: ignore[no-any-return]
 
 
@@ -594,7 +634,7 @@ def _disk_clears(
     sure = np.zeros(len(lot), dtype=bool)
     if len(lot) == 0:
         return sure
-    pos_all = _strict_quads(idx)[0]
+    pos_all, quads = _strict_quads(idx)
     r = math.sqrt((threshold + BOUND_MARGIN_M2) / math.pi) * (1 + 1e-6) + DISK_SLACK_M
     # the candidate centres are put a little deeper than r, so that rounding never pushes them out
     depth = r * 1.01 + 2 * DISK_SLACK_M
@@ -605,10 +645,10 @@ def _disk_clears(
         cand = cand[~sure[cand]]
         if len(cand) == 0:
             break
-        rows = p[cand]
-        px, py = _disk_points(idx, rows, anchor, depth)
+        q = _quad_rows(quads, p[cand])
+        px, py = _disk_points(q, anchor, depth)
         # pair-major order: the candidate points of a pair are consecutive
-        pair_i, k = np.nonzero((_depth_in(idx, rows, px, py) >= r + DISK_SLACK_M).T)
+        pair_i, k = np.nonzero((_depth_in(q, px, py) >= r + DISK_SLACK_M).T)
         pi, xy = cand[pair_i], np.column_stack([px[k, pair_i], py[k, pair_i]])
         inside = parallel.prepared_pairs(_contains_xy, copies, zone[pi], xy, min_chunk=8_000)
         pi, xy = pi[inside], xy[inside]
@@ -674,14 +714,12 @@ def _lead_bounds(ov: Overlaps, shared: npt.NDArray[np.bool_]) -> npt.NDArray[np.
     lots_exact[lot[exact]] = True
     look = np.flatnonzero(~exact & ~lots_exact[lot])
     if len(look):
-        pos_all, corner, _, _ = _strict_quads(idx)
+        pos_all, quads = _strict_quads(idx)
         b = idx.bounds[lot[look]]
         centre = np.column_stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2])
         quad = pos_all[lot[look]]
-        rows = quad[quad >= 0]
-        centre[quad >= 0] = np.column_stack(
-            [corner[0][:, rows].mean(axis=0), corner[1][:, rows].mean(axis=0)]
-        )
+        q = _quad_rows(quads, quad[quad >= 0])
+        centre[quad >= 0] = np.column_stack([q[_QX].mean(axis=0), q[_QY].mean(axis=0)])
         holds[look] = parallel.prepared_pairs(_contains_xy, ov._copies(), zone[look], centre, min_chunk=8_000)
     rank = np.where(exact, 2.0, np.where(holds, 1.0, 0.0))
     order = np.lexsort((zone, -np.where(exact, ov.area[sel], 0.0), -rank, lot))
@@ -722,15 +760,20 @@ def _lead_bounds(ov: Overlaps, shared: npt.NDArray[np.bool_]) -> npt.NDArray[np.
 EDGE_MARGIN_M: float = 1e-6
 
 
+#: Rows computed at a time by :func:`_edge_states` (segment–lot pairs) and by :func:`_strict_quads` (lots):
+#: their temporaries then stay in the processor's cache.
+EDGE_BLOCK_ROWS: int = 8_192
+
+
 def _edge_states(
-    quads: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]],
+    quads: npt.NDArray[np.float64],
     rows: npt.NDArray[np.intp],
     a: npt.NDArray[np.float64],
     b: npt.NDArray[np.float64],
 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     """For segments ``a``–``b`` (k, 2) against the convex lots ``rows`` of :func:`_strict_quads`.
 
-    ``quads`` are its corner, normal and offset arrays.
+    ``quads`` is its array of packed rows. Computed in blocks of :data:`EDGE_BLOCK_ROWS`.
 
     Returns
     -------
@@ -740,8 +783,27 @@ def _edge_states(
     inside : numpy.ndarray of bool
         A point of the segment surely lies in the lot's interior: more than the margin inside all four edges.
     """
+    apart = np.empty(len(rows), dtype=bool)
+    inside = np.zeros(len(rows), dtype=bool)
+    for start in range(0, len(rows), EDGE_BLOCK_ROWS):
+        part = slice(start, start + EDGE_BLOCK_ROWS)
+        apart[part], inside[part] = _edge_states_block(quads, rows[part], a[part], b[part])
+    return apart, inside
+
+
+def _edge_states_block(
+    quads: npt.NDArray[np.float64],
+    rows: npt.NDArray[np.intp],
+    a: npt.NDArray[np.float64],
+    b: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """:func:`_edge_states` on one block of rows.
+
+    The lots' rows are gathered whole (one 160-byte row each) and read column by column: a transposed copy
+    or one gather per column costs more than the arithmetic.
+    """
     m = EDGE_MARGIN_M
-    corner, normal, offset = quads
+    q = quads[rows]
     ax, ay, bx, by = a[:, 0], a[:, 1], b[:, 0], b[:, 1]
     with np.errstate(invalid="ignore", divide="ignore"):
         # the segment's line first: most candidate lots lie wholly on one side of it
@@ -749,24 +811,41 @@ def _edge_states(
         slen = np.hypot(sx, sy)
         sx, sy = sx / slen, sy / slen
         so = sx * ax + sy * ay
-        cx, cy = corner[0][:, rows], corner[1][:, rows]
-        side = sx * cx + sy * cy - so  # (4, k)
-        apart = (side > m).all(axis=0) | (side < -m).all(axis=0)
+        # every corner beyond the margin on one side (a NaN, from a segment of no length, decides nothing:
+        # the running minimum and maximum keep it)
+        lowest = sx * q[:, _QX.start] + sy * q[:, _QY.start] - so
+        highest = lowest.copy()
+        for i in range(1, 4):
+            side = sx * q[:, _QX.start + i] + sy * q[:, _QY.start + i] - so
+            np.minimum(lowest, side, out=lowest)
+            np.maximum(highest, side, out=highest)
+        apart = (lowest > m) | (highest < -m)
         inside = np.zeros(len(rows), dtype=bool)
         near = np.flatnonzero(~apart)
-        r = rows[near]
+        q = q[near]
         ax, ay, bx, by = ax[near], ay[near], bx[near], by[near]
-        nx, ny, off = normal[0][:, r], normal[1][:, r], offset[:, r]
-        da = nx * ax + ny * ay - off
-        db = nx * bx + ny * by - off
-        missed = ((da < -m) & (db < -m)).any(axis=0)
-        # the part of the segment at least 2 m inside every edge: t in [lo, hi] (Cyrus–Beck clipping)
-        grow = db - da
-        bound = (2 * m - da) / grow
-        lo = np.where(grow > 0, bound, 0.0).max(axis=0, initial=0.0)
-        hi = np.where(grow < 0, bound, 1.0).min(axis=0, initial=1.0)
+        # per edge of the lot, the segment's ends' signed distances da, db: both beyond the margin outside
+        # one edge misses the lot; the part of the segment at least 2 m inside every edge is t in [lo, hi]
+        # (Cyrus–Beck clipping)
+        missed = np.zeros(len(near), dtype=bool)
+        lo, hi = np.zeros(len(near)), np.ones(len(near))
+        da, grow = [], []
+        for i in range(4):
+            nx, ny, off = q[:, _QNX.start + i], q[:, _QNY.start + i], q[:, _QOFF.start + i]
+            da_i = nx * ax + ny * ay - off
+            db_i = nx * bx + ny * by - off
+            missed |= (da_i < -m) & (db_i < -m)
+            grow_i = db_i - da_i
+            bound = (2 * m - da_i) / grow_i
+            np.maximum(lo, np.where(grow_i > 0, bound, 0.0), out=lo)
+            np.minimum(hi, np.where(grow_i < 0, bound, 1.0), out=hi)
+            da.append(da_i)
+            grow.append(grow_i)
         t = np.clip((lo + hi) / 2, 0.0, 1.0)
-        inside[near] = (lo <= hi) & ((da + t * grow) > m).all(axis=0)
+        hit = lo <= hi
+        for i in range(4):
+            hit &= (da[i] + t * grow[i]) > m
+        inside[near] = hit
         apart[near] = missed
     return apart, inside
 
@@ -814,7 +893,7 @@ def _edge_pairs(
     near: _NearEdges | None = None
     zq, lq = parallel.query(idx.tree, zones, min_chunk=64)
     zq, lq = zq.astype(np.int64), lq.astype(np.intp)
-    pos, corner, normal, offset = _strict_quads(idx)
+    pos, quads = _strict_quads(idx)
     real = ~shapely.is_missing(zones)
     valid = real.copy()
     valid[real] = np.isin(shapely.get_type_id(zones[real]), (3, 6)) & shapely.is_valid(zones[real])
@@ -837,7 +916,7 @@ def _edge_pairs(
 
         def part(start: int, stop: int) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
             s = seg[si[start:stop]]
-            return _edge_states((corner, normal, offset), pos[li[start:stop]], xy[s], xy[s + 1])
+            return _edge_states(quads, pos[li[start:stop]], xy[s], xy[s + 1])
 
         done = parallel.map_chunks(part, len(si), min_chunk=20_000)
         apart = np.concatenate([d[0] for d in done]) if done else np.zeros(0, dtype=bool)
@@ -866,7 +945,7 @@ def _edge_pairs(
     meets = state == 1
     clear = np.flatnonzero(state == 0)
     if len(clear):
-        first = corner[:, 0, pos[lq[clear]]].T  # the lot's first vertex
+        first = quads[pos[lq[clear]], _QX.start : _QY.start + 1 : _QY.start]  # first vertex (x, y)
         covered[clear] = parallel.prepared_pairs(_contains_xy, copies, zq[clear], first, min_chunk=8_000)
         meets[clear] = covered[clear]
     rest = np.flatnonzero(state == 2)

@@ -182,8 +182,49 @@ def nearest_station(
 
 #: How far (m) inside its station's Voronoi cell a lot must lie to take that station without comparing
 #: distances: every other station is then farther from every point of the lot by far more than GEOS's
-#: rounding of a distance (the cells themselves are computed to ~1e-9 m), so there are no ties to settle.
+#: rounding of a distance (the bisectors are tested in numpy from the stations' own coordinates, to ~1e-9 m),
+#: so there are no ties to settle.
 VORONOI_MARGIN_M: float = 0.05
+
+#: Steps of the walk from cell to neighbouring cell that finds the cell holding a lot's box centre, starting
+#: from the station nearest to the centre of the lot's grid box (most lots need none; one that is still
+#: walking after these goes the general way).
+VORONOI_WALK_STEPS: int = 8
+
+#: Boxes a side of the grid the walk starts from (its station per box found by brute force: 4 096 boxes ×
+#: the stations, a few ms).
+VORONOI_GRID: int = 64
+
+
+def _voronoi_neighbours(xy: npt.NDArray[np.float64]) -> npt.NDArray[np.intp] | None:
+    """Each station's Voronoi neighbours (its Delaunay edges), a row per station padded with -1.
+
+    None when some station has no edge (a triangulation that cannot be trusted to list every neighbour).
+    The stations' positions are distinct (checked by the caller), so each edge end is found by its exact
+    coordinates (GEOS copies them).
+    """
+    edges = shapely.get_parts(shapely.delaunay_triangles(shapely.multipoints(xy), only_edges=True))
+    ends = shapely.get_coordinates(edges)
+    if len(ends) != 2 * len(edges) or len(edges) < len(xy) - 1:
+        return None
+    key = xy[:, 0] + 1j * xy[:, 1]  # complex numbers sort by real, then imaginary part: a 2-D lookup
+    order = np.argsort(key)
+    at = np.searchsorted(key[order], ends[:, 0] + 1j * ends[:, 1])
+    at = np.minimum(at, len(xy) - 1)
+    who = order[at]
+    if not np.array_equal(xy[who], ends):
+        return None
+    a, b = who[0::2], who[1::2]
+    a, b = np.concatenate([a, b]), np.concatenate([b, a])  # both directions
+    deg = np.bincount(a, minlength=len(xy))
+    if (deg == 0).any():
+        return None
+    sort = np.lexsort((b, a))
+    a, b = a[sort], b[sort]
+    slot = np.arange(len(a)) - (np.cumsum(deg) - deg)[a]
+    table = np.full((len(xy), int(deg.max())), -1, dtype=np.intp)
+    table[a, slot] = b
+    return table
 
 
 def _voronoi_settled(
@@ -193,9 +234,14 @@ def _voronoi_settled(
 
     For a lot inside the cell of station ``s``, every point ``p`` of the lot is nearer ``s`` than any other
     station, so the point of the lot nearest to any other station is farther from it than the lot is from
-    ``s``. The cells are matched to the lots with the quadtree of :func:`quitogeo.spatial.overlaps` (a lot
-    covered by a cell), so most lots need only their one lot–station distance. Stations sharing a position
-    (their nearest is a tie) make every lot go the general way.
+    ``s``. The cell of ``s`` is the intersection of the half-planes bounded by the bisectors between ``s``
+    and its Voronoi neighbours (its Delaunay edges): a lot is tested against those half-planes in numpy,
+    by its bounding box first and, where the box crosses a bisector, by its vertices (a polygon lies in the
+    convex hull of its vertices, and the shrunk cell is convex). Each lot's station is found by a walk over
+    the cells: it starts at the station nearest to the centre of the lot's box in a coarse grid, and moves
+    across the bisector the lot's centre lies farthest beyond, until the centre is in the cell. So most lots
+    need only their one lot–station distance, with no GEOS predicate. Stations sharing a position (their
+    nearest is a tie) make every lot go the general way.
 
     Returns
     -------
@@ -210,19 +256,88 @@ def _voronoi_settled(
     xy = shapely.get_coordinates(stations[pos])
     if len(pos) < 2 or len(np.unique(xy, axis=0)) < len(pos):
         return station >= 0, station
-    b = idx.bounds
-    lo = np.nanmin(np.vstack([b[:, :2], xy]), axis=0) - 1.0
-    hi = np.nanmax(np.vstack([b[:, 2:], xy]), axis=0) + 1.0
-    cells = shapely.get_parts(
-        shapely.voronoi_polygons(shapely.multipoints(xy), extend_to=shapely.box(*lo, *hi), ordered=True)
-    )
-    # ``ordered`` gives the cells in the points' order: checked, as every later step relies on it
-    if len(cells) != len(pos) or not shapely.contains_xy(cells, xy[:, 0], xy[:, 1]).all():
+    table = _voronoi_neighbours(xy)
+    if table is None:
         return station >= 0, station
-    inner = np.asarray(shapely.buffer(cells, -VORONOI_MARGIN_M), dtype=object)
-    ov = overlaps(idx, inner, boundary=False)
-    covered = ov.exact  # the lots a shrunk cell covers (the cells do not overlap), all the pairs asked for
-    station[ov.lot[covered]] = pos[ov.zone[covered]]
+    sx, sy = xy[:, 0], xy[:, 1]
+    # per (station, neighbour slot): the unit vector towards the neighbour and half their distance; a padded
+    # slot gets a half-plane every point is inside (0·p − ∞)
+    has = table >= 0
+    nb = np.where(has, table, 0)
+    ux, uy = sx[nb] - sx[:, None], sy[nb] - sy[:, None]
+    length = np.hypot(ux, uy)
+    length = np.where(has, length, 1.0)
+    ux, uy = np.where(has, ux / length, 0.0), np.where(has, uy / length, 0.0)
+    half = np.where(has, length / 2.0, np.inf)
+    aux, auy = np.abs(ux), np.abs(uy)
+    b = idx.bounds
+    lots = np.flatnonzero(np.isfinite(b).all(axis=1))
+    bl = b[lots]
+    cx, cy = (bl[:, 0] + bl[:, 2]) / 2.0, (bl[:, 1] + bl[:, 3]) / 2.0
+    hx, hy = (bl[:, 2] - bl[:, 0]) / 2.0, (bl[:, 3] - bl[:, 1]) / 2.0
+    # the walk starts at the station nearest to the centre of the lot's grid box
+    cand = np.zeros(len(lots), dtype=np.intp)
+    if len(lots):
+        lo_x, lo_y = cx.min(), cy.min()
+        step_x = max((cx.max() - lo_x) / VORONOI_GRID, 1e-6)
+        step_y = max((cy.max() - lo_y) / VORONOI_GRID, 1e-6)
+        centre = np.arange(VORONOI_GRID) + 0.5
+        gx, gy = lo_x + centre * step_x, lo_y + centre * step_y
+        near = np.argmin(
+            (gx[:, None, None] - sx) ** 2 + (gy[None, :, None] - sy) ** 2, axis=2
+        )  # (box x, box y) → station
+        ix = np.minimum(((cx - lo_x) / step_x).astype(np.intp), VORONOI_GRID - 1)
+        iy = np.minimum(((cy - lo_y) / step_y).astype(np.intp), VORONOI_GRID - 1)
+        cand = near[ix, iy]
+    settled = np.zeros(len(lots), dtype=bool)
+    crossing = np.zeros(len(lots), dtype=bool)  # centre in the cell, box across a bisector
+    # contiguous columns per neighbour slot: a slot's values for many lots are one 1-D gather
+    ux_s, uy_s, half_s = ux.T.copy(), uy.T.copy(), half.T.copy()
+    aux_s, auy_s, table_s = aux.T.copy(), auy.T.copy(), table.T.copy()
+    deg = has.sum(axis=1)
+    todo = np.arange(len(lots))
+    for _ in range(VORONOI_WALK_STEPS):
+        if len(todo) == 0:
+            break
+        # lots by their station's number of neighbours, descending: those a slot applies to are a prefix
+        todo = todo[np.argsort(-deg[cand[todo]], kind="stable")]
+        a = cand[todo]
+        upto = np.searchsorted(-deg[a], -np.arange(table.shape[1]), side="left")
+        dx, dy = cx[todo] - sx[a], cy[todo] - sy[a]
+        ex, ey = hx[todo], hy[todo]
+        # the box's farthest corner towards each neighbour, against the bisector shifted by the margin
+        box_out = np.zeros(len(todo), dtype=bool)
+        for j, m in enumerate(upto.tolist()):
+            aj = a[:m]
+            reach = dx[:m] * ux_s[j][aj] + dy[:m] * uy_s[j][aj] - half_s[j][aj]
+            reach += ex[:m] * aux_s[j][aj] + ey[:m] * auy_s[j][aj]
+            box_out[:m] |= reach > -VORONOI_MARGIN_M
+        settled[todo[~box_out]] = True
+        # the others: the bisector the centre lies farthest beyond (positive: a neighbour is nearer to it)
+        out = np.flatnonzero(box_out)
+        a, dx, dy = a[out], dx[out], dy[out]
+        beyond = np.full(len(out), -np.inf)
+        toward = a.copy()
+        for j in range(table.shape[1]):
+            d = dx * ux_s[j][a] + dy * uy_s[j][a] - half_s[j][a]
+            farther = d > beyond
+            beyond[farther] = d[farther]
+            toward[farther] = table_s[j][a[farther]]
+        moves = beyond > 0
+        crossing[todo[out[~moves]]] = True
+        cand[todo[out[moves]]] = toward[moves]
+        todo = todo[out[moves]]
+    # a box across a bisector: the lot's own vertices decide
+    check = np.flatnonzero(crossing)
+    if len(check):
+        xy_v, of = shapely.get_coordinates(idx.geoms[lots[check]], return_index=True)
+        a = cand[check][of]
+        dx, dy = xy_v[:, 0] - sx[a], xy_v[:, 1] - sy[a]
+        out_v = np.zeros(len(of), dtype=bool)
+        for j in range(table.shape[1]):
+            out_v |= dx * ux[a, j] + dy * uy[a, j] - half[a, j] > -VORONOI_MARGIN_M
+        settled[check] = np.bincount(of, weights=out_v, minlength=len(check)) == 0
+    station[lots[settled]] = pos[cand[settled]]
     return station >= 0, station
 
 

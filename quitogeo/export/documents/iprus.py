@@ -337,8 +337,9 @@ def _indexed(frame: gpd.GeoDataFrame, label_column: str | None) -> _Indexed:
     if label_column == "clave_catastral":
         labels = frame["clave_catastral"].astype(str).str.strip().to_numpy(dtype=object)
     else:
-        labels = np.asarray([str(x).strip() for x in feature_labels(frame, ("id_via", "id", "codigo"), "")],
-                            dtype=object)
+        labels = np.asarray(
+            [str(x).strip() for x in feature_labels(frame, ("id_via", "id", "codigo"), "")], dtype=object
+        )
     if len(_INDEX_CACHE) > 8:
         _INDEX_CACHE.clear()
     built = _Indexed(frame, geoms, shapely.STRtree(geoms), labels)
@@ -458,8 +459,9 @@ def iprus_context(
         val = _value(row, col)
         veredicto = SIN_DATO if val is None else ("Elegible" if bool(val) else "No elegible")
         clase = "sin-dato" if val is None else ("si" if bool(val) else "no")
-        elegibilidad.append({"columna": col, "seccion": seccion, "nombre": nombre, "veredicto": veredicto,
-                             "clase": clase})
+        elegibilidad.append(
+            {"columna": col, "seccion": seccion, "nombre": nombre, "veredicto": veredicto, "clase": clase}
+        )
     motivos_raw = _value(row, "motivos")
     motivos = [m.strip() for m in re.split(r"[;\n]", str(motivos_raw)) if m.strip()] if motivos_raw else []
     estado = _value(row, "estado")
@@ -479,36 +481,64 @@ def iprus_context(
             if _value(row, "n_vias_frente") is not None
             else None,
             f"ancho mínimo {_num(row, 'min_ancho_frente_m', 1, ' m')}"
-            if _value(row, "min_ancho_frente_m") is not None else None,
+            if _value(row, "min_ancho_frente_m") is not None
+            else None,
             "con vía sin continuidad" if _truthy(_value(row, "frente_sin_continuidad")) else None,
         ],
         ", ",
     )
     otros = [
-        ("area", "Área del predio",
-         _join([area, f"según {area_fuente}" if area and area_fuente else None], " ")),
+        (
+            "area",
+            "Área del predio",
+            _join([area, f"según {area_fuente}" if area and area_fuente else None], " "),
+        ),
         ("administracion_zonal", "Administración zonal", _value(row, "administracion_zonal")),
         ("parroquia", "Parroquia", _value(row, "parroquia")),
         ("codigo_pit", "Polígono de intervención territorial (PIT)", _value(row, "codigo_pit")),
         ("forma_ocupacion", "Forma de ocupación", _value(row, "forma_ocupacion")),
-        ("aiva", "AIVA (valor más alto)", _join([_money_m2(row, "aiva_valor"),
-                                                 _value(row, "aiva_codigos")], " — ")),
-        ("zuae", "ZUAE", _value(row, "zuae_codigo") or (format_bool(_value(row, "en_zuae"))
-                                                        if _value(row, "en_zuae") is not None else None)),
-        ("influencia", "Área de influencia SITM", _join([_value(row, "influencia"),
-                                                          _value(row, "influencia_fuente")], " — fuente: ")),
+        (
+            "aiva",
+            "AIVA (valor más alto)",
+            _join([_money_m2(row, "aiva_valor"), _value(row, "aiva_codigos")], " — "),
+        ),
+        (
+            "zuae",
+            "ZUAE",
+            _value(row, "zuae_codigo")
+            or (format_bool(_value(row, "en_zuae")) if _value(row, "en_zuae") is not None else None),
+        ),
+        (
+            "influencia",
+            "Área de influencia SITM",
+            _join([_value(row, "influencia"), _value(row, "influencia_fuente")], " — fuente: "),
+        ),
         ("vias_frente", "Vías frentistas", vias_frente),
-        ("plan_especial", "Plan especial", _value(row, "plan_especial") or (
-            format_bool(_value(row, "en_plan_especial"))
-            if _value(row, "en_plan_especial") is not None
-            else None)),
-        ("pisos_adicionales_max", "Pisos adicionales máximos (eco-eficiencia, escenario)",
-         _num(row, "pisos_adicionales_max", 0)),
+        (
+            "plan_especial",
+            "Plan especial",
+            _value(row, "plan_especial")
+            or (
+                format_bool(_value(row, "en_plan_especial"))
+                if _value(row, "en_plan_especial") is not None
+                else None
+            ),
+        ),
+        (
+            "pisos_adicionales_max",
+            "Pisos adicionales máximos (eco-eficiencia, escenario)",
+            _num(row, "pisos_adicionales_max", 0),
+        ),
     ]
     if "ambitos" in row.index or "ambito_aplicado" in row.index:
         # the ámbito detection PUOS → PUGS ran (quitogeo.ambitos): say which changes the COD would price
-        otros.append(("ambitos", "Cambios PUOS → PUGS (ámbitos de la COD)",
-                      _join([_value(row, "ambitos"), _value(row, "ambito_aplicado")], " — aplicado: ")))
+        otros.append(
+            (
+                "ambitos",
+                "Cambios PUOS → PUGS (ámbitos de la COD)",
+                _join([_value(row, "ambitos"), _value(row, "ambito_aplicado")], " — aplicado: "),
+            )
+        )
     return {
         "titulo": "Informe Predial de Regulaciones de Uso del Suelo (IPRUS)",
         "clave": str(row["clave_catastral"]),

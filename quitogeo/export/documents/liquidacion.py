@@ -285,16 +285,28 @@ def build_liquidacion(
         number = to_decimal(value)
         shown = _fmt(number, kind) if number is not None else str(value)
         lineas.append(
-            Linea(name, label, shown, float(number) if number is not None else str(value),
-                  fuentes.get(name, "dato ingresado"), article)
+            Linea(
+                name,
+                label,
+                shown,
+                float(number) if number is not None else str(value),
+                fuentes.get(name, "dato ingresado"),
+                article,
+            )
         )
     if "vs" not in resultado.parametros and resultado.vs is not None:
         label, kind, article = _VARIABLES["vs_c" if resultado.ambito == "uso" else "vs"]
         lineas.append(Linea("vs", label, _fmt(resultado.vs, kind), float(resultado.vs), calc, article))
     ic_text = format_number(resultado.ic, 4)
     lineas.append(
-        Linea("ic", "IC — índice de construcción = Ae / área del terreno", ic_text,
-              round(float(resultado.ic), 4), calc, "Anexo 01 §1, Tabla 1")
+        Linea(
+            "ic",
+            "IC — índice de construcción = Ae / área del terreno",
+            ic_text,
+            round(float(resultado.ic), 4),
+            calc,
+            "Anexo 01 §1, Tabla 1",
+        )
     )
     if resultado.beneficio:
         beta_text = "no aplica (beneficio en plan parcial / UAU)"
@@ -307,24 +319,48 @@ def build_liquidacion(
     else:
         beta_text = format_number(resultado.beta, 2)
     lineas.append(
-        Linea("beta", "β — coeficiente de ponderación de pago", beta_text, float(resultado.beta),
-              f"reglas {resultado.reglas_version} (beta.tabla)", "Anexo 01 §1, Tabla 1")
+        Linea(
+            "beta",
+            "β — coeficiente de ponderación de pago",
+            beta_text,
+            float(resultado.beta),
+            f"reglas {resultado.reglas_version} (beta.tabla)",
+            "Anexo 01 §1, Tabla 1",
+        )
     )
     cod_cents = to_cents(resultado.cod)
     lineas.append(
-        Linea("cod", f"COD — {resultado.formula}", format_cents(cod_cents), cents_to_str(cod_cents), calc,
-              resultado.fuente)
+        Linea(
+            "cod",
+            f"COD — {resultado.formula}",
+            format_cents(cod_cents),
+            cents_to_str(cod_cents),
+            calc,
+            resultado.fuente,
+        )
     )
     exo = resultado.exoneracion
     exo_cents = cod_cents - to_cents(resultado.cod_exonerado)
     lineas.append(
-        Linea("exoneracion_vis", "Exoneración VIS", f"{format_cents(exo_cents)} — {exo.motivo}",
-              cents_to_str(exo_cents), calc if exo.aplica else "no solicitada o no aplica", "Anexo 01 §4.1")
+        Linea(
+            "exoneracion_vis",
+            "Exoneración VIS",
+            f"{format_cents(exo_cents)} — {exo.motivo}",
+            cents_to_str(exo_cents),
+            calc if exo.aplica else "no solicitada o no aplica",
+            "Anexo 01 §4.1",
+        )
     )
     total_cents = to_cents(resultado.cod_exonerado)
     lineas.append(
-        Linea("total_a_pagar", "Total a pagar (COD menos exoneración)", format_cents(total_cents),
-              cents_to_str(total_cents), calc, resultado.fuente)
+        Linea(
+            "total_a_pagar",
+            "Total a pagar (COD menos exoneración)",
+            format_cents(total_cents),
+            cents_to_str(total_cents),
+            calc,
+            resultado.fuente,
+        )
     )
     return Liquidacion(
         resultado=resultado,

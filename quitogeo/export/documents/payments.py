@@ -244,9 +244,7 @@ def _pct(part: int, whole: int) -> str:
     return format_number(Decimal(part) * 100 / whole if whole else 0, 2) + " %"
 
 
-def _schedule(
-    financed_cents: int, *, rules: Rules, inicio: dt.date | None, what: str
-) -> tuple[Cuota, ...]:
+def _schedule(financed_cents: int, *, rules: Rules, inicio: dt.date | None, what: str) -> tuple[Cuota, ...]:
     pagos = rules["pagos"]
     n = int(pagos["cronograma_cuotas"])
     periodo = int(pagos["cronograma_periodo_meses"])

@@ -160,10 +160,10 @@ def lot_map_svg(
         if text and anchor is not None:
             pt = frame.xy(anchor)[0]
             out.append(
-                    f'<text class="etiqueta-via" x="{pt[0]:.1f}" y="{pt[1] - 4:.1f}" font-size="8" '
-                    f'fill="{colour}" text-anchor="middle" paint-order="stroke" stroke="#fff" '
-                    f'stroke-width="2.5">{escape(text)}</text>'
-                )
+                f'<text class="etiqueta-via" x="{pt[0]:.1f}" y="{pt[1] - 4:.1f}" font-size="8" '
+                f'fill="{colour}" text-anchor="middle" paint-order="stroke" stroke="#fff" '
+                f'stroke-width="2.5">{escape(text)}</text>'
+            )
     out.append(
         f'<path class="predio" d="{geometry_path(lot, frame)}" fill="#f6d55c" fill-opacity="0.85" '
         'stroke="#1b4f72" stroke-width="2" fill-rule="evenodd"/>'
