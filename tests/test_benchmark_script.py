@@ -125,3 +125,23 @@ def test_merge_replaces_same_key_and_keeps_others(tmp_path):
     )
     data = bench.merge(path, [{**base, "v": 2}], {"nucleos": 2})
     assert [(e["n_lotes"], e["v"]) for e in data["corridas"]] == [(100, 2), (200, 1)]
+
+
+def test_high_water_mark_gives_each_window_its_own_peak():
+    """80 MB allocated and freed inside a window: that window's peak holds them, the next one's does not."""
+    bench = _load_script()
+    if not bench.HighWaterMark.available():
+        pytest.skip("this system does not let a process reset its peak RSS (/proc/self/clear_refs)")
+    import numpy as np
+
+    mb = 1024 * 1024
+    with bench.HighWaterMark() as meter:
+        meter.mark()
+        base = meter.rss()
+        block = np.ones(80 * mb // 8)  # written, so resident
+        del block
+        peak, now = meter.mark()
+        assert peak - base >= 75 * mb
+        assert now - base < 40 * mb  # numpy returned the block to the system
+        calm, _ = meter.mark()
+        assert calm - base < 40 * mb
