@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -24,6 +24,9 @@ import pandas as pd
 import shapely
 
 from quitogeo import parallel
+
+if TYPE_CHECKING:
+    from quitogeo.spatial.frontage import RingVertices
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ class LotIndex:
         return value
 
     def warm(self) -> None:
-        """Build now the caches the joins share (bounds, quadtree, convex quadrilaterals)."""
+        """Build now the caches the joins share (bounds, quadtree, vertices, convex quadrilaterals)."""
         _levels(self)
         _strict_quads(self)
 
@@ -82,6 +85,20 @@ class LotIndex:
     def bounds(self) -> npt.NDArray[np.float64]:
         """Bounding boxes (n, 4) of the lots (NaN without geometry), computed once."""
         return self.cached("bounds", lambda: shapely.bounds(self.geoms))  # type: ignore[no-any-return]
+
+    @property
+    def vertices(self) -> RingVertices:
+        """The lots' ring vertices, extracted once per index.
+
+        :func:`quitogeo.spatial.frontage.ring_vertices` of :attr:`geoms` (TM-Quito coordinates as they are,
+        not oriented). One coordinate pass shared by :func:`_strict_quads` (which copies its quadrilaterals'
+        coordinates from here) and the frontage join (which clips every lot's edges): they used to extract
+        the same coordinates twice.
+        """
+        # imported here: the frontage module imports this one
+        from quitogeo.spatial.frontage import ring_vertices
+
+        return self.cached("vertices", lambda: ring_vertices(self.geoms))  # type: ignore[no-any-return]
 
 
 def lot_index(lots: gpd.GeoDataFrame, index: LotIndex | None = None) -> LotIndex:
@@ -459,15 +476,24 @@ _QX, _QY, _QNX, _QNY, _QOFF = slice(0, 4), slice(4, 8), slice(8, 12), slice(12, 
 
 def _build_strict_quads(idx: LotIndex) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]:
     g = idx.geoms
-    ok = shapely.get_type_id(g) == 3
+    ver = idx.vertices
     # a polygon of 5 coordinates has no hole (a ring needs 4): its exterior ring is a quadrilateral
-    ok[ok] = parallel.elementwise(shapely.get_num_coordinates, g[ok]) == 5
+    ok = ver.count == 5
+    ok[ok] = shapely.get_type_id(g[ok]) == 3
     sel = np.flatnonzero(ok)
-    # such a polygon lists exactly its exterior ring's coordinates (no ring objects built); chunks of lots
-    # give their coordinates in lot order, so the threads' pieces concatenate to the one-call array. One row
-    # per lot, x0 y0 … x4 y4: the ring is closed (GEOS refuses a ring that is not), so vertex 4 is vertex 0
-    # bit for bit and edge i runs from column i to column i + 1 (the check below only keeps that explicit).
-    xy = parallel.elementwise(shapely.get_coordinates, g[sel]).reshape(len(sel), 10)
+    # such a polygon's vertices are exactly its exterior ring's coordinates, copied (not recomputed) from the
+    # lots' shared vertex table. One row per lot, x0 y0 … x4 y4: the ring is closed (GEOS refuses a ring that
+    # is not), so vertex 4 is vertex 0 bit for bit and edge i runs from column i to column i + 1 (the check
+    # below only keeps that explicit).
+    xy = np.empty((len(sel), 10))
+    first = ver.start[sel]
+    if len(sel) and first[-1] - first[0] == 5 * (len(sel) - 1) and np.all(np.diff(first) == 5):
+        # one after the other in the table (every lot such a quadrilateral, the usual case): a slice of it
+        span = slice(int(first[0]), int(first[0]) + 5 * len(sel))
+        xy[:, 0::2], xy[:, 1::2] = ver.x[span].reshape(-1, 5), ver.y[span].reshape(-1, 5)
+    else:
+        at = first[:, None] + np.arange(5)
+        xy[:, 0::2], xy[:, 1::2] = ver.x[at], ver.y[at]
     quads = np.empty((len(sel), 20))
     strict = np.empty(len(sel), dtype=bool)
     # in blocks of lots, so that the temporaries stay in the processor's cache
@@ -478,6 +504,12 @@ def _build_strict_quads(idx: LotIndex) -> tuple[npt.NDArray[np.intp], npt.NDArra
     pos = np.full(len(g), -1, dtype=np.intp)
     pos[sel[keep]] = keep
     return pos, quads
+
+
+#: Corner turn (m², the cross product of a quadrilateral's consecutive edges) every corner of a strictly
+#: convex quadrilateral (:func:`_strict_quads`) exceeds, with one sign: far above the rounding of the turns
+#: (the frontage join relies on it too, :data:`quitogeo.spatial.frontage.TRUSTED_QUAD_MAX_DIAG_M`).
+STRICT_TURN_MIN_M2: float = 8e-6
 
 
 def _quads_block(xy: npt.NDArray[np.float64], quads: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
@@ -491,8 +523,8 @@ def _quads_block(xy: npt.NDArray[np.float64], quads: npt.NDArray[np.float64]) ->
     cw = ccw.copy()
     for i in range(4):
         turn = ex[i - 1] * ey[i] - ey[i - 1] * ex[i]
-        ccw &= turn > 8e-6
-        cw &= turn < -8e-6
+        ccw &= turn > STRICT_TURN_MIN_M2
+        cw &= turn < -STRICT_TURN_MIN_M2
     # column by column (each a strided view of the rows); the rows of lots that are not strictly convex are
     # filled all the same and never referred to
     for i in range(4):

@@ -19,9 +19,11 @@ band's rectangle along its principal axis (:func:`_may_meet`, after the lot inde
 edges are then clipped against the band polygon in numpy (:func:`boundary_length_inside`, bit for bit the
 lengths of the earlier edge-by-edge clipping, ~1e-9 m from GEOS's ``length(intersection(boundary, band))``),
 and GEOS decides the few pairs numpy cannot: a lot edge along the band's edge, a length within
-:data:`NUMPY_TOL_M` of ``frente_min_m``, a lot that may be invalid (every lot but a strictly convex
-quadrilateral is checked with GEOS), or a pair with too many edges. The texts per lot (roads, names, widths)
-are built once per distinct sequence of roads and returned as categoricals.
+:data:`NUMPY_TOL_M` of ``frente_min_m``, a lot that may be invalid (every lot with pairs but a strictly
+convex quadrilateral is checked with GEOS), or a pair with too many edges. The lots' vertices and their
+strictly convex quadrilaterals are the lot index's (:attr:`quitogeo.spatial.LotIndex.vertices`, built once per
+run and shared with the overlap joins, which usually build them first). The texts per lot (roads, names,
+widths) are built once per distinct sequence of roads and returned as categoricals.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ import shapely
 from quitogeo import parallel
 from quitogeo.categories import labelled
 from quitogeo.rules import Rules
-from quitogeo.spatial import LotIndex, feature_labels, lot_index
+from quitogeo.spatial import LotIndex, _strict_quads, feature_labels, lot_index
 
 #: Distance (m) below which the numpy frontage length is not trusted to decide: a lot edge running along a
 #: band edge within it, or a length within it of ``frente_min_m``, goes to GEOS (the float error of the numpy
@@ -210,8 +212,9 @@ def ring_vertices(
     plain[plain] = shapely.get_num_interior_rings(geoms[plain]) == 0
     pos = np.flatnonzero(plain)
     coords, owner = shapely.get_coordinates(geoms[pos], return_index=True)
-    owner = pos[owner]
-    count = np.bincount(owner, minlength=n).astype(np.int64)
+    if len(pos) < n:  # else pos is every position, in order: owner is already right
+        owner = pos[owner]
+    count = np.bincount(owner, minlength=n).astype(np.int64, copy=False)
     start = np.cumsum(count) - count
     ring_key = owner  # one ring per plain polygon
     hole = None
@@ -270,8 +273,8 @@ def ring_vertices(
         start=start,
         count=count,
         edges=edges,
-        edge_vertex=e.astype(np.int64),
-        first_edge=first_edge.astype(np.int64),
+        edge_vertex=e.astype(np.int64, copy=False),
+        first_edge=first_edge.astype(np.int64, copy=False),
     )
 
 
@@ -762,34 +765,31 @@ def _may_meet(
     return out
 
 
-#: Relative size of the cross product of two consecutive edges (sine of the turn) below which a lot's corner
-#: counts as straight or folded back: such a quadrilateral is not trusted as convex (GEOS checks it).
-CONVEX_MIN_SINE = 1e-6
+#: Bounding-box diagonal (m) up to which a lot the lot index finds strictly convex
+#: (:func:`quitogeo.spatial._strict_quads`) is trusted valid without GEOS. That test keeps the quadrilaterals
+#: whose four computed corner turns (cross products of consecutive edges) exceed
+#: :data:`quitogeo.spatial.STRICT_TURN_MIN_M2` with one sign. A computed turn is off from the exact one by at
+#: most ~4·2⁻⁵³·(|ex·ey'| + |ey·ex'|) ≤ 2⁻⁵¹·diagonal² (every edge fits in the box: |ex| ≤ width, |ey| ≤
+#: height, 2·width·height ≤ diagonal²), 4.4e-8 m² at 10 km, far below the test's margin: the exact turns then
+#: all have one strict sign, so the ring is a simple convex quadrilateral, which GEOS finds valid. (No lot
+#: is that large; a larger one, or NaN or infinite bounds, is simply checked by GEOS.)
+TRUSTED_QUAD_MAX_DIAG_M = 10_000.0
 
 
-def _convex_quads(lots: RingVertices) -> npt.NDArray[np.bool_]:
-    """Lots that are strictly convex quadrilaterals: valid, and their boundary never overlaps itself.
+def _trusted_lots(idx: LotIndex) -> npt.NDArray[np.bool_]:
+    """Lots known valid without GEOS: the lot index's strictly convex quadrilaterals (of sane size).
 
-    Four turns of one strict sign, each below a half turn, add up to exactly one full turn: the ring is a
-    simple convex quadrilateral (so GEOS finds it valid), the case of nearly every cadastral lot.
+    Read from the caches the overlap joins share (:func:`quitogeo.spatial._strict_quads`, bounds), built
+    once per index. Any set of lots GEOS finds valid gives the same frontage: the numpy lengths are trusted
+    for a lot that is trusted here *or* found valid by ``shapely.is_valid``, so this set only decides which
+    lots need that check (see :data:`TRUSTED_QUAD_MAX_DIAG_M` for why every lot here is valid). Returns a
+    new array, one value per lot of the index.
     """
-    out = np.zeros(len(lots.count), dtype=bool)
-    quad = np.flatnonzero((lots.edges == 4) & (lots.count == 5))  # one ring of four edges
-    if len(quad) == 0:
-        return out
-    at = lots.start[quad]
-    # (vertex, lot) arrays: the ring's five coordinates (the last closes it), its four edges and each edge's
-    # successor around the ring
-    xs = np.stack([lots.x[at + j] for j in range(5)])
-    ys = np.stack([lots.y[at + j] for j in range(5)])
-    ex, ey = xs[1:] - xs[:-1], ys[1:] - ys[:-1]
-    sq = ex * ex + ey * ey
-    nx, ny, nsq = ex[[1, 2, 3, 0]], ey[[1, 2, 3, 0]], sq[[1, 2, 3, 0]]
-    turn = ex * ny - ey * nx
-    # |turn| > sine · |e| · |next|, squared: no square roots
-    sharp = turn * turn > CONVEX_MIN_SINE**2 * sq * nsq
-    out[quad] = sharp.all(axis=0) & ((turn > 0).all(axis=0) | (turn < 0).all(axis=0))
-    return out
+    pos, _ = _strict_quads(idx)
+    b = idx.bounds
+    w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
+    # NaN bounds (no geometry) compare False
+    return np.asarray((pos >= 0) & (w * w + h * h <= TRUSTED_QUAD_MAX_DIAG_M**2), dtype=bool)
 
 
 def _frontage_pairs(
@@ -801,8 +801,9 @@ def _frontage_pairs(
     of the band's rectangle along its axis (:func:`_may_meet`: nearly all that do not intersect). The length
     inside is clipped in numpy (:func:`boundary_length_inside`) and GEOS computes it exactly only for the
     pairs numpy cannot settle: a lot that may not be valid (its boundary may overlap itself, which GEOS counts
-    once: every lot but the strictly convex quadrilaterals is checked), a lot edge along the band's edge, a
-    length within :data:`NUMPY_TOL_M` of ``min_len``, or a pair too large for the numpy test.
+    once: every lot with pairs but the strictly convex quadrilaterals, :func:`_trusted_lots`, is checked), a
+    lot edge along the band's edge, a length within :data:`NUMPY_TOL_M` of ``min_len``, or a pair too large
+    for the numpy test. The lots' vertices are the index's shared table (:attr:`LotIndex.vertices`).
     """
     empty = np.empty(0, dtype=np.intp)
     if len(buffers) == 0 or len(idx) == 0:
@@ -813,18 +814,21 @@ def _frontage_pairs(
     bands = ring_vertices(buffers, oriented=True, local=True)
     near = _may_meet(idx.bounds, _band_frames(bands), lot_pos, buf_pos)
     lot_pos, buf_pos = lot_pos[near].astype(np.intp), buf_pos[near].astype(np.intp)
-    lots, used, row = _lot_vertices(idx.geoms, lot_pos)
-    valid = _convex_quads(lots)
-    other = np.flatnonzero(~valid & (lots.count > 0))
+    # every lot's vertices, extracted once per index and shared with the strict quadrilaterals
+    lots = idx.vertices
+    valid = _trusted_lots(idx)
+    paired = np.zeros(len(idx), dtype=bool)
+    paired[lot_pos] = True
+    other = np.flatnonzero(paired & ~valid & (lots.count > 0))
     if len(other):
         # numpy lengths assume a valid lot (rings that never overlap); the reader repairs lots, a caller may
-        # not: the lots other than strictly convex quadrilaterals are checked by GEOS
-        valid[other] = np.asarray(parallel.elementwise(shapely.is_valid, idx.geoms[used[other]]), dtype=bool)
-    length, ambiguous = _inside_lengths(lots, bands, row, buf_pos)
+        # not: the lots with pairs other than strictly convex quadrilaterals are checked by GEOS
+        valid[other] = np.asarray(parallel.elementwise(shapely.is_valid, idx.geoms[other]), dtype=bool)
+    length, ambiguous = _inside_lengths(lots, bands, lot_pos, buf_pos)
     keep = length - NUMPY_TOL_M >= min_len
     # NaN (left to GEOS) compares False in both tests, hence the explicit isnan
     sure_out = length + ambiguous + NUMPY_TOL_M < min_len
-    unsure = (~keep & ~sure_out) | np.isnan(length) | ~valid[row]
+    unsure = (~keep & ~sure_out) | np.isnan(length) | ~valid[lot_pos]
     if unsure.any():
         exact = parallel.elementwise(
             _inside_length_geos, idx.geoms[lot_pos[unsure]], buffers[buf_pos[unsure]]
