@@ -217,3 +217,19 @@ def test_duplicated_claves_reported_whatever_the_screen():
     # repeated blanks and nulls are not duplicated keys (NaN objects hash apart in a set, equal in pandas)
     assert dups(["01", "", "", None, None]) == []
     assert dups(["01", float("nan"), float("nan"), "04", "05"]) == []
+
+
+def test_repeated_keys_on_arrow_are_those_of_duplicated():
+    import pandas as pd
+    import pyarrow as pa
+
+    from quitogeo.io.checks import _repeated
+
+    claves = ["01", "02", "01", "", "", None, None, "03", "02", "01"]
+    # in two chunks, as a column read in batches
+    keys = pa.chunked_array([pa.array(claves[:4]), pa.array(claves[4:])])
+    clave = pd.Series(claves, dtype=object)
+    expected = clave.duplicated(keep=False) & clave.notna() & (clave != "")
+    # "01" three times and "02" twice; blanks and nulls repeat without being keys
+    assert _repeated(keys).tolist() == expected.tolist() == [1, 1, 1, 0, 0, 0, 0, 0, 1, 1]
+    assert not _repeated(pa.array(["a", "b", None, ""])).any()

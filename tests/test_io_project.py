@@ -1,6 +1,7 @@
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyogrio
 import pytest
 import shapely
@@ -264,17 +265,88 @@ def _with_bad_geometries(small):
 
 def test_wkb_parsed_in_slices_with_its_validity(small, tmp_path, monkeypatch):
     import quitogeo.io.project as project
+    from quitogeo.io.checks import _first_vertices
 
     path = write_gpkg(_with_bad_geometries(small), tmp_path / "p.gpkg")
     expected = pyogrio.read_dataframe(path, layer="predios", use_arrow=True)
-    # slices of 7 features: many slices, a short last one, the bow-tie and the null in different slices
+    # batches of 10 and slices of 7 features: several slices per batch, short last ones, the bow-tie (row 5)
+    # and the null (row 6) in different slices
     monkeypatch.setattr(project, "_WKB_SLICE", 7)
     meta, table = pyogrio.read_arrow(path, layer="predios", datetime_as_string=True)
-    frame, valid = project._arrow_frame(meta, table)
+    batches = table.to_batches(max_chunksize=10)
+    assert len(batches) > 2
+    frame, digest, geometry = project._arrow_frame(meta, batches, table.schema, vertices=True)
     pd.testing.assert_frame_equal(frame, expected)
     geoms = expected.geometry.to_numpy()
-    assert valid.tolist() == shapely.is_valid(geoms).tolist()
-    assert not valid[5] and not valid[6]  # the bow-tie, and the null (no geometry is not valid)
+    assert geometry.valid.tolist() == shapely.is_valid(geoms).tolist()
+    assert not geometry.valid[5] and not geometry.valid[6]  # the bow-tie, and the null (not valid)
+    assert geometry.bounds == tuple(shapely.total_bounds(geoms))
+    # the hash of the batches as read: the same as the table's with the same chunks
+    assert digest.result() == project._arrow_hash(pa.Table.from_batches(batches))
+    # first vertices from the WKB: those of the parsed polygons, where read (all but the null here)
+    known = geometry.first_known
+    assert known.sum() == len(geoms) - 1 and not known[6]
+    np.testing.assert_array_equal(geometry.first[known], _first_vertices(geoms[known]))
+
+
+def test_first_vertices_read_from_wkb():
+    import quitogeo.io.project as project
+    from quitogeo.io.checks import _first_vertices
+
+    square = shapely.Polygon([(1.5, 2.5), (3, 2.5), (3, 4), (1.5, 4)], holes=[[(2, 3), (2.5, 3), (2.5, 3.5)]])
+    multi = shapely.MultiPolygon([shapely.box(10, 20, 11, 21), square])
+    line = shapely.LineString([(0, 0), (1, 1)])
+    geoms = [square, multi, shapely.Polygon(), None, shapely.MultiPolygon(), line]
+    wkb = pa.array([None if g is None else shapely.to_wkb(g) for g in geoms], type=pa.binary())
+    xy, known = project._wkb_first_vertices(wkb)
+    # polygon: its shell's first point; multipolygon: its first polygon's (box(10, 20, 11, 21) starts at
+    # (11, 20)); empty, null and other types are not read
+    assert known.tolist() == [True, True, False, False, False, False]
+    assert xy[:2].tolist() == [[1.5, 2.5], [11.0, 20.0]]
+    np.testing.assert_array_equal(xy[:2], _first_vertices(np.array(geoms[:2], dtype=object)))
+    # big-endian and 3D WKB are left to shapely (not known), and a sliced array keeps its rows
+    big = pa.array([shapely.to_wkb(square, byte_order=0), shapely.to_wkb(shapely.force_3d(square))])
+    assert not project._wkb_first_vertices(big)[1].any()
+    xy, known = project._wkb_first_vertices(wkb[1:3])
+    assert known.tolist() == [True, False] and xy[0].tolist() == [11.0, 20.0]
+
+
+def test_hash_in_large_pieces_is_the_plain_sha256(monkeypatch):
+    import hashlib
+
+    import quitogeo.io.project as project
+
+    pieces = [b"abc", np.arange(5, dtype=np.int32), b"x" * 100, memoryview(b"tail")]
+    plain = hashlib.sha256(b"".join(bytes(memoryview(p).cast("B")) for p in pieces)).hexdigest()
+    for size in (1, 16, 1 << 20):  # every piece alone, some gathered, all gathered
+        monkeypatch.setattr(project, "_HASH_PIECE", size)
+        digest = project._Digest()
+        for p in pieces:
+            digest.update(p)
+        assert digest.hexdigest() == plain
+    # a column with nulls in several chunks hashes as its chunks one by one
+    column = pa.chunked_array([pa.array(["a", None]), pa.array([None, "b", "c"]), pa.array(["d"])])
+    whole, one_by_one = project._Digest(), project._Digest()
+    project._hash_column(whole, column)
+    one_by_one.update(str(column.type).encode("utf-8"))
+    for chunk in column.chunks:
+        project._hash_arrow_array(one_by_one, chunk)
+    assert whole.hexdigest() == one_by_one.hexdigest()
+
+
+def test_collector_paused_during_the_read_only(small, tmp_path):
+    import gc
+
+    path = write_gpkg(small, tmp_path / "p.gpkg")
+    assert gc.isenabled()
+    read_project(path)
+    assert gc.isenabled()  # as it was
+    gc.disable()
+    try:
+        read_project(path)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_read_is_the_same_on_one_thread(small, tmp_path):

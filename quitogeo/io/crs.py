@@ -233,7 +233,12 @@ class ExtentCheck:
 
 
 def check_extent(
-    frame_tm: gpd.GeoDataFrame, *, declared_crs: Any = None, valid: np.ndarray | None = None
+    frame_tm: gpd.GeoDataFrame,
+    *,
+    declared_crs: Any = None,
+    valid: np.ndarray | None = None,
+    present: np.ndarray | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
 ) -> ExtentCheck:
     """Check that a layer already in TM-Quito falls inside the DMQ.
 
@@ -247,6 +252,11 @@ def check_extent(
         ``shapely.is_valid`` of the layer's geometries, when the caller has it already: a valid geometry has
         only finite coordinates (GEOS reports a NaN or infinite x or y as "Invalid Coordinate"), so only the
         vertices of the others are scanned.
+    present : numpy.ndarray of bool, optional
+        Which geometries are neither missing nor empty, when the caller has it already.
+    bounds : tuple of float, optional
+        ``shapely.total_bounds`` of the layer's geometries, when the caller has it already (the read computes
+        it beside the parsing).
 
     Returns
     -------
@@ -255,19 +265,24 @@ def check_extent(
         :data:`EXTENT_MARGIN_M`.
     """
     geoms = frame_tm.geometry.to_numpy()
-    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if present is None:
+        present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     if not present.any():
         return ExtentCheck(True, (np.nan, np.nan, np.nan, np.nan), "")
     # Every vertex is looked at (a NaN coordinate hides from GEOS' envelopes), but in slices, so the
     # coordinates of a million lots are never one array. Valid geometries have been looked at by GEOS'
     # validity check already (it starts with every coordinate's finiteness): only the others are scanned.
-    solid = geoms[present]
-    scanned = solid if valid is None else geoms[present & ~np.asarray(valid, dtype=bool)]
+    scanned = geoms[present if valid is None else present & ~np.asarray(valid, dtype=bool)]
     finite = all(
         np.isfinite(shapely.get_coordinates(scanned[start : start + _EXTENT_SLICE])).all()
         for start in range(0, len(scanned), _EXTENT_SLICE)
     )
-    bounds = tuple(float(v) for v in shapely.total_bounds(solid)) if finite else (np.nan,) * 4
+    if not finite:
+        bounds = (np.nan, np.nan, np.nan, np.nan)
+    elif bounds is None:
+        # the missing and empty geometries have NaN bounds, which total_bounds leaves out
+        minx_, miny_, maxx_, maxy_ = (float(v) for v in shapely.total_bounds(geoms[present]))
+        bounds = (minx_, miny_, maxx_, maxy_)
     minx, miny, maxx, maxy = DMQ_EXTENT
     m = EXTENT_MARGIN_M
     inside = bool(

@@ -23,12 +23,15 @@ A ``quitogeo.toml`` looks like::
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import sys
 import threading
 import unicodedata
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +46,7 @@ from pyproj import CRS
 
 import quitogeo
 from quitogeo.errors import CRSError, LayerError, ProjectNotFoundError
+from quitogeo.io.checks import _first_vertices, _lot_index, _repeated
 from quitogeo.io.columns import (
     LAYER_SPECS,
     MUNICIPAL_LAYER_NAMES,
@@ -280,15 +284,80 @@ def _layer_hash(frame: gpd.GeoDataFrame) -> str:
 
 _TEXT_TYPES = (pa.types.is_string, pa.types.is_large_string, pa.types.is_binary, pa.types.is_large_binary)
 
+#: Bytes gathered before one update of a layer hash (see :class:`_Digest`).
+_HASH_PIECE = 16 << 20
 
-def _hash_arrow_array(digest: Any, arr: pa.Array) -> None:
-    """Feed one Arrow array's values to ``digest``, whatever its null slots or padding bytes hold."""
-    if arr.null_count:
-        digest.update(np.packbits(arr.is_null().to_numpy(zero_copy_only=False)).tobytes())
+
+class _Digest:
+    """sha256 fed in large pieces: the digest of the same bytes fed one by one, with fewer GIL round trips.
+
+    hashlib releases the GIL while it hashes a piece of 2 KiB or more and takes it back afterwards. On the
+    read's extra thread, beside a thread that holds the GIL for long stretches (WKB parsing, pandas), every
+    take-back waits for it (5 ms or more): a layer fed one column chunk at a time took it back hundreds of
+    times (1 s of wall time for 0.2 s of hashing per million lots). Gathered into pieces of
+    :data:`_HASH_PIECE` bytes, it takes it back some tens of times.
+    """
+
+    def __init__(self) -> None:
+        self._sha = hashlib.sha256()
+        self._pending: list[memoryview] = []
+        self._size = 0
+
+    def update(self, piece: Any) -> None:
+        """Feed ``piece`` (any contiguous buffer) after everything fed before."""
+        view = memoryview(piece).cast("B")
+        if view.nbytes >= _HASH_PIECE:
+            self._flush()
+            self._sha.update(view)
+            return
+        self._pending.append(view)
+        self._size += view.nbytes
+        if self._size >= _HASH_PIECE:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._sha.update(b"".join(self._pending))
+            self._pending, self._size = [], 0
+
+    def hexdigest(self) -> str:
+        """Return the sha256 of everything fed, in hexadecimal."""
+        self._flush()
+        return self._sha.hexdigest()
+
+
+def _fill_value(kind: pa.DataType) -> Any:
+    """Return what :func:`_hash_arrow_array` puts in the null slots of a ``kind`` array (None: nothing)."""
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return pa.scalar("", type=kind)
+    if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+        return pa.scalar(b"", type=kind)
+    if pa.types.is_boolean(kind):
+        return False
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        return 0
+    return None
+
+
+def _hash_arrow_array(
+    digest: _Digest, arr: pa.Array, *, is_null: pa.Array | None = None, filled: pa.Array | None = None
+) -> None:
+    """Feed one Arrow array's values to ``digest``, whatever its null slots or padding bytes hold.
+
+    ``is_null`` and ``filled`` are ``arr.is_null()`` and ``arr.fill_null(_fill_value(arr.type))`` when the
+    caller computed them already (for a whole column: see :func:`_hash_column`).
+    """
     kind = arr.type
+    fill = _fill_value(kind)
+    if arr.null_count:
+        mask = arr.is_null() if is_null is None else is_null
+        digest.update(np.packbits(mask.to_numpy(zero_copy_only=False)))
+        if fill is not None and filled is None:
+            filled = arr.fill_null(fill)
+    else:
+        filled = arr
     if any(test(kind) for test in _TEXT_TYPES):
-        is_text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
-        filled = arr.fill_null(pa.scalar("" if is_text else b"", type=kind)) if arr.null_count else arr
+        assert filled is not None
         buffers = filled.buffers()
         wide = pa.types.is_large_string(kind) or pa.types.is_large_binary(kind)
         width = 8 if wide else 4
@@ -298,78 +367,254 @@ def _hash_arrow_array(digest: Any, arr: pa.Array) -> None:
             count=len(filled) + 1,
             offset=filled.offset * width,
         )
-        digest.update((offsets - offsets[0]).tobytes())
+        digest.update(offsets - offsets[0])
         if buffers[2] is not None:
             digest.update(memoryview(buffers[2])[int(offsets[0]) : int(offsets[-1])])
     elif pa.types.is_boolean(kind):
-        filled = arr.fill_null(False) if arr.null_count else arr
-        digest.update(np.packbits(filled.to_numpy(zero_copy_only=False)).tobytes())
-    elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
-        filled = arr.fill_null(0) if arr.null_count else arr
-        digest.update(filled.to_numpy(zero_copy_only=False).tobytes())
+        assert filled is not None
+        digest.update(np.packbits(filled.to_numpy(zero_copy_only=False)))
+    elif fill is not None:  # integers and floats
+        assert filled is not None
+        digest.update(filled.to_numpy(zero_copy_only=False))
     else:  # dates, times, decimals…: rare, and small in the contract's layers
         digest.update(repr(arr.to_pylist()).encode("utf-8"))
+
+
+def _hash_column(digest: _Digest, column: pa.ChunkedArray) -> None:
+    """Feed one column's type, then its chunks in order, to ``digest``.
+
+    The null masks and filled values of a column with nulls are computed for the whole column at once: each
+    Arrow compute call releases the GIL and takes it back, so once per column rather than once per chunk.
+    They have the column's chunks (an element-wise kernel keeps them); were they cut otherwise, each chunk
+    computes its own.
+    """
+    digest.update(str(column.type).encode("utf-8"))
+    is_null: pa.ChunkedArray | None = None
+    filled: pa.ChunkedArray | None = None
+    if column.null_count and column.num_chunks > 1:
+        sizes = [len(chunk) for chunk in column.chunks]
+        is_null = column.is_null()
+        fill = _fill_value(column.type)
+        filled = column.fill_null(fill) if fill is not None else None
+        if [len(c) for c in is_null.chunks] != sizes or (
+            filled is not None and [len(c) for c in filled.chunks] != sizes
+        ):
+            is_null = filled = None
+    for i, chunk in enumerate(column.chunks):
+        if is_null is None or not chunk.null_count:
+            _hash_arrow_array(digest, chunk)
+        else:
+            _hash_arrow_array(
+                digest, chunk, is_null=is_null.chunk(i), filled=None if filled is None else filled.chunk(i)
+            )
+
+
+def _columns_hash(names: list[str], columns: list[pa.ChunkedArray]) -> str:
+    """sha256 of a table given by its column names and columns: see :func:`_arrow_hash`."""
+    digest = _Digest()
+    digest.update("\x1f".join(names).encode("utf-8"))
+    for column in columns:
+        _hash_column(digest, column)
+    return digest.hexdigest()
 
 
 def _arrow_hash(table: pa.Table) -> str:
     """sha256 of a layer read as Arrow: column names and types, then every column's values in row order.
 
     The geometry is hashed as the WKB GDAL hands over, straight from the Arrow buffers: no pandas copy and
-    no re-encoding (hashing the DataFrame, :func:`_layer_hash`, cost ~2 s per million lots).
+    no re-encoding (hashing the DataFrame, :func:`_layer_hash`, cost ~2 s per million lots). Text offsets
+    and null masks are fed chunk by chunk: the digest follows the chunks pyogrio reads (batches of
+    :data:`_ARROW_BATCH` features).
     """
-    digest = hashlib.sha256()
-    digest.update("\x1f".join(table.column_names).encode("utf-8"))
-    for column in table.columns:
-        digest.update(str(column.type).encode("utf-8"))
-        for chunk in column.chunks:
-            _hash_arrow_array(digest, chunk)
-    return digest.hexdigest()
+    return _columns_hash(table.column_names, table.columns)
+
+
+@dataclass
+class _Geometry:
+    """What the read learnt of a layer's geometries beside the parsing (aligned to its rows).
+
+    Attributes
+    ----------
+    valid : numpy.ndarray
+        ``shapely.is_valid``.
+    bounds : tuple of float
+        ``shapely.total_bounds`` (NaN when no geometry has coordinates).
+    first : numpy.ndarray or None
+        For the lots: ``(n, 2)`` first vertices, as :func:`quitogeo.io.checks._first_vertices` gives them,
+        where ``first_known`` (read from the WKB); elsewhere not known.
+    first_known : numpy.ndarray or None
+        Where ``first`` holds the first vertex.
+    """
+
+    valid: np.ndarray
+    bounds: tuple[float, float, float, float]
+    first: np.ndarray | None = None
+    first_known: np.ndarray | None = None
+
+
+def _total_bounds(bounds: np.ndarray) -> np.ndarray:
+    """Reduce ``(n, 4)`` bounds as ``shapely.total_bounds`` does (NaN rows ignored), without its warning.
+
+    Minima and maxima are exact: total bounds of batches' total bounds are the layer's.
+    """
+    if not len(bounds) or np.isnan(bounds).all():
+        return np.full(4, np.nan)
+    return np.array(
+        [
+            np.nanmin(bounds[:, 0]),
+            np.nanmin(bounds[:, 1]),
+            np.nanmax(bounds[:, 2]),
+            np.nanmax(bounds[:, 3]),
+        ]
+    )
+
+
+def _wkb_first_vertices(wkb: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """First vertex of each WKB polygon or multipolygon, read from the WKB bytes; and where it was found.
+
+    Only little-endian 2D polygons (type 3) and multipolygons (type 6) whose first ring has a point are read
+    (the WKB GDAL gives for a cadastre); any other row is left to :func:`quitogeo.io.checks._first_vertices`
+    (``known`` False). The doubles are the WKB's own, so the same as the parsed geometry's first coordinate:
+    taking them from the bytes spares copying every coordinate of a million lots (0.4 s).
+    """
+    n = len(wkb)
+    xy = np.full((n, 2), np.nan)
+    known = np.zeros(n, dtype=bool)
+    buffers = wkb.buffers()
+    binary = pa.types.is_binary(wkb.type) or pa.types.is_large_binary(wkb.type)
+    if not n or not binary or buffers[2] is None:
+        return xy, known
+    wide = pa.types.is_large_binary(wkb.type)
+    offsets = np.frombuffer(
+        buffers[1], dtype=np.int64 if wide else np.int32, count=n + 1, offset=wkb.offset * (8 if wide else 4)
+    ).astype(np.int64)
+    data = np.frombuffer(buffers[2], dtype=np.uint8)
+    start, size = offsets[:-1], np.diff(offsets)
+    present = size >= 29  # the shortest: order, type, rings, points, x, y of a polygon
+    if wkb.null_count:
+        present &= ~wkb.is_null().to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(present)
+    at = start[rows]
+
+    def u32(pos: np.ndarray) -> np.ndarray:
+        return data[pos[:, None] + np.arange(4)].view("<u4")[:, 0]
+
+    def f64(pos: np.ndarray) -> np.ndarray:
+        return data[pos[:, None] + np.arange(8)].view("<f8")[:, 0]
+
+    little = data[at] == 1
+    rows, at = rows[little], at[little]
+    kind = u32(at + 1)
+    # a polygon: x at byte 13 when it has a ring with a point
+    poly = kind == 3
+    p_rows, p_at = rows[poly], at[poly]
+    ok = (u32(p_at + 5) > 0) & (u32(p_at + 9) > 0)
+    p_rows, p_at = p_rows[ok], p_at[ok]
+    xy[p_rows, 0], xy[p_rows, 1] = f64(p_at + 13), f64(p_at + 21)
+    known[p_rows] = True
+    # a multipolygon: its first polygon's header at byte 9, x at byte 22
+    multi = (kind == 6) & (size[rows] >= 38)
+    m_rows, m_at = rows[multi], at[multi]
+    ok = (u32(m_at + 5) > 0) & (data[m_at + 9] == 1)
+    m_rows, m_at = m_rows[ok], m_at[ok]
+    ok = (u32(m_at + 10) == 3) & (u32(m_at + 14) > 0) & (u32(m_at + 18) > 0)
+    m_rows, m_at = m_rows[ok], m_at[ok]
+    xy[m_rows, 0], xy[m_rows, 1] = f64(m_at + 22), f64(m_at + 30)
+    known[m_rows] = True
+    return xy, known
+
+
+def _check_batch(
+    parts: list[np.ndarray], wkb: pa.Array | None
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+    """Return the validity, total bounds and (given the WKB) first vertices of a batch of geometries."""
+    geoms = np.concatenate(parts) if len(parts) != 1 else parts[0]
+    valid = np.asarray(shapely.is_valid(geoms), dtype=bool)
+    return valid, _total_bounds(shapely.bounds(geoms)), None if wkb is None else _wkb_first_vertices(wkb)
 
 
 def _arrow_frame(
-    meta: dict[str, Any], table: pa.Table, *, after: Future[Any] | None = None
-) -> tuple[gpd.GeoDataFrame, np.ndarray | None]:
-    """Build the GeoDataFrame ``pyogrio.read_dataframe(use_arrow=True)`` builds, and its ``is_valid``.
+    meta: dict[str, Any],
+    batches: Iterable[pa.RecordBatch],
+    schema: pa.Schema,
+    *,
+    vertices: bool = False,
+) -> tuple[gpd.GeoDataFrame, Future[str], _Geometry | None]:
+    """Build the GeoDataFrame ``pyogrio.read_dataframe(use_arrow=True)`` builds, its hash and geometry facts.
 
-    ``shapely.from_wkb`` holds the GIL (it reads Python bytes objects), so it gains nothing from more threads
-    (measured: two threads slower than one). ``is_valid`` releases it: the WKB is parsed in slices and each
-    parsed slice's validity is computed on the read's extra thread while the next slice is parsed, so the
-    validity check (0.6 s per million lots) costs almost no wall time. The same geometries and verdicts as
-    one call of each. pandas then takes the attribute columns over (``self_destruct``, sparing a second copy
-    of them), once ``after`` (the hash of the same table, on the extra thread) is done with its buffers.
+    The batches come as GDAL reads them (``pyogrio.open_arrow``), so the WKB of one batch is parsed while GDAL
+    reads the next. ``shapely.from_wkb`` holds the GIL (it reads Python bytes objects), so it gains nothing
+    from more threads (measured: two threads slower than one); it parses :data:`_WKB_SLICE` features at a
+    time, which lets the read's extra thread take the GIL back often. That thread checks each parsed batch
+    (``is_valid``, 0.6 s per million lots, and its bounds: GEOS work that releases the GIL; for the lots,
+    their first vertices read from the WKB), one call per batch, since each call waits for the GIL once. When
+    the last batch is parsed it hashes the table (:func:`_arrow_hash`) while pandas takes the attribute
+    columns over (``self_destruct``: the hash holds its own references to the columns' buffers). The same
+    geometries and verdicts as one call of each.
 
     Returns
     -------
     tuple
-        The frame, and ``shapely.is_valid`` of its geometries (None for a table without geometry).
+        The frame, the future of the table's hash, and what the checks learnt of its geometries (None for a
+        table without geometry).
     """
     geometry_name = meta["geometry_name"] or "wkb_geometry"
-    geoms = valid = None
-    if geometry_name in table.column_names:
-        column = table.column(geometry_name)
-        n = len(column)
-        parts, checks = [], []
-        for a in range(0, n, _WKB_SLICE):
-            part = shapely.from_wkb(column.slice(a, _WKB_SLICE).to_numpy())
-            parts.append(part)
-            checks.append(_beside(shapely.is_valid, part))
-        if not parts:
-            geoms, valid = np.zeros(0, dtype=object), np.zeros(0, dtype=bool)
-        else:
-            geoms = np.concatenate(parts) if len(parts) > 1 else parts[0]
-            valid = np.concatenate([np.asarray(c.result(), dtype=bool) for c in checks])
+    has_geometry = geometry_name in schema.names
+    kept: list[pa.RecordBatch] = []
+    parts: list[np.ndarray] = []
+    checks: list[Future[Any]] = []
+    inputs: list[tuple[list[np.ndarray], pa.Array | None]] = []
+    for batch in batches:
+        kept.append(batch)
+        if not has_geometry:
+            continue
+        wkb = batch.column(geometry_name)
+        mine = [
+            shapely.from_wkb(wkb.slice(a, _WKB_SLICE).to_numpy(zero_copy_only=False))
+            for a in range(0, len(wkb), _WKB_SLICE)
+        ]
+        if mine:
+            parts.extend(mine)
+            inputs.append((mine, wkb if vertices else None))
+            checks.append(_beside(_check_batch, *inputs[-1]))
+    table = pa.Table.from_batches(kept, schema=schema)
+    del kept
+    digest = _beside(_columns_hash, table.column_names, table.columns)
+    # With the collector paused (read_project) the parsing outruns the checks: the checks the extra thread
+    # has not started yet are taken back and run here, from the last, while it ends its current one and
+    # hashes the table.
+    for k in range(len(checks) - 1, -1, -1):
+        if not checks[k].cancel():
+            break  # started or done: so are those before it (the thread takes them in order)
+        checks[k] = _done(_check_batch(*inputs[k]))
+    del inputs
+    geometry = None
+    if has_geometry:
         table = table.drop_columns([geometry_name])
-    if after is not None:
-        after.result()
     frame = table.to_pandas(self_destruct=True)
-    if geoms is None:
-        return gpd.GeoDataFrame(frame), None
-    geometry = gpd.GeoSeries(geoms, index=frame.index, crs=meta["crs"])
-    return gpd.GeoDataFrame(frame, geometry=geometry), valid
+    del table
+    if not has_geometry:
+        return gpd.GeoDataFrame(frame), digest, None
+    geoms = np.concatenate(parts) if len(parts) > 1 else parts[0] if parts else np.zeros(0, dtype=object)
+    done = [c.result() for c in checks]
+    bounds = _total_bounds(np.array([b for _, b, _ in done])) if done else np.full(4, np.nan)
+    geometry = _Geometry(
+        valid=np.concatenate([v for v, _, _ in done]) if done else np.zeros(0, dtype=bool),
+        bounds=(float(bounds[0]), float(bounds[1]), float(bounds[2]), float(bounds[3])),
+    )
+    if vertices:
+        firsts = [f for _, _, f in done if f is not None]
+        geometry.first = np.concatenate([xy for xy, _ in firsts]) if firsts else np.zeros((0, 2))
+        geometry.first_known = np.concatenate([k for _, k in firsts]) if firsts else np.zeros(0, dtype=bool)
+    series = gpd.GeoSeries(geoms, index=frame.index, crs=meta["crs"])
+    return gpd.GeoDataFrame(frame, geometry=series), digest, geometry
 
 
-#: Features per WKB slice: parsing one slice overlaps the validity check of the one before.
-_WKB_SLICE = 25_000
+#: Features per Arrow batch: those of ``pyogrio.read_arrow``, whose chunks the layer hash follows.
+_ARROW_BATCH = 65_536
+#: Features parsed per ``from_wkb`` call (which holds the GIL some 5 ms per 8,000 lots): the extra thread
+#: waits at most that long to take the GIL back.
+_WKB_SLICE = 8_192
 
 
 _side: ThreadPoolExecutor | None = None
@@ -382,10 +627,12 @@ def _beside(func: Any, *args: Any, long: bool = False, **kwargs: Any) -> Future[
     """Start ``func(*args, **kwargs)`` on the read's one extra thread; its result is the future's.
 
     For work that releases the GIL (hashing large buffers, GEOS predicates) while the calling thread does
-    GIL-bound work (parsing WKB, pandas): the read runs alone, so both cores are its own. The call runs in
-    the calling thread instead, at once, when the pool is off (:func:`quitogeo.parallel.serial`) or while
-    a ``long`` job occupies the extra thread (a short job queued behind it would only make its caller wait).
-    The results are the same either way.
+    GIL-bound work (parsing WKB, pandas): the read runs alone, so both cores are its own. (On a thread other
+    than the main one, shapely's GEOS calls release the GIL for the whole call: on the main thread they take
+    it back every 10,000 geometries to look for Ctrl-C.) The call runs in the calling thread instead, at
+    once, when the pool is off (:func:`quitogeo.parallel.serial`) or while a ``long`` job occupies the extra
+    thread (a short job queued behind it would only make its caller wait). The results are the same either
+    way.
     """
     global _side, _side_long
     if n_threads() <= 1 or (_side_long is not None and not _side_long.done()):
@@ -404,12 +651,23 @@ def _beside(func: Any, *args: Any, long: bool = False, **kwargs: Any) -> Future[
     return future
 
 
-def _read_source(src: _LayerSource, problems: ProblemLog) -> tuple[gpd.GeoDataFrame, str, np.ndarray | None]:
-    """Read one layer; return it (as pyogrio reads it), the sha256 of its data and its validity if known."""
+def _done(value: Any) -> Future[Any]:
+    future: Future[Any] = Future()
+    future.set_result(value)
+    return future
+
+
+def _read_source(
+    src: _LayerSource, problems: ProblemLog
+) -> tuple[gpd.GeoDataFrame, Future[str], _Geometry | None]:
+    """Read one layer; return it (as pyogrio reads it), the future sha256 of its data and its geometry facts.
+
+    The geometry facts (validity, bounds, the lots' first vertices) come with a layer read through Arrow.
+    """
     path = src.path
     if path.suffix.lower() == ".parquet":
         frame = gpd.read_parquet(path)
-        return frame, _layer_hash(frame), None
+        return frame, _done(_layer_hash(frame)), None
     choice = detect_encoding(path)
     if not choice.declared and choice.encoding == "cp1252":
         problems.add(
@@ -420,28 +678,34 @@ def _read_source(src: _LayerSource, problems: ProblemLog) -> tuple[gpd.GeoDataFr
             f"agregue {path.with_suffix('.cpg').name} con la codificación",
         )
     try:
-        meta, table = pyogrio.read_arrow(
-            path, layer=src.layer, encoding=choice.encoding, datetime_as_string=True
-        )
-        # The hash (hashlib releases the GIL over large buffers) runs beside the WKB parsing (GIL-bound).
-        hashing = _beside(_arrow_hash, table)
-        special = any(str(d).startswith("datetime") for d in meta["dtypes"] if d is not None) or any(
-            sub == "OFSTJSON" for sub in meta.get("ogr_subtypes", ())
-        )
-        if special:
-            # dates and JSON fields need pyogrio's own parsing: let it read them (rare in cadastral layers)
-            digest = hashing.result()
-            del table
-            frame = pyogrio.read_dataframe(path, layer=src.layer, use_arrow=True, encoding=choice.encoding)
-            return frame, digest, None
-        frame, valid = _arrow_frame(meta, table, after=hashing)
-        return frame, hashing.result(), valid
+        # the batches read_arrow reads, one by one (see _arrow_frame)
+        with pyogrio.open_arrow(
+            path,
+            layer=src.layer,
+            encoding=choice.encoding,
+            datetime_as_string=True,
+            use_pyarrow=True,
+            batch_size=_ARROW_BATCH,
+        ) as (meta, reader):
+            special = any(str(d).startswith("datetime") for d in meta["dtypes"] if d is not None) or any(
+                sub == "OFSTJSON" for sub in meta.get("ogr_subtypes", ())
+            )
+            if special:
+                digest = _arrow_hash(reader.read_all())
+            else:
+                frame, hashing, geometry = _arrow_frame(
+                    meta, reader, reader.schema, vertices=src.name == "predios"
+                )
+                return frame, hashing, geometry
+        # dates and JSON fields need pyogrio's own parsing: let it read them (rare in cadastral layers)
+        frame = pyogrio.read_dataframe(path, layer=src.layer, use_arrow=True, encoding=choice.encoding)
+        return frame, _done(digest), None
     except Exception as exc:
         # Arrow cannot take every source (e.g. some drivers' odd field types or text that does not decode in
         # the declared encoding); plain pyogrio reads those feature by feature inside GDAL, still vectorised.
         log.debug("lectura Arrow falló para %s (%s); se reintenta sin Arrow", path, exc)
         frame = pyogrio.read_dataframe(path, layer=src.layer, use_arrow=False, encoding=choice.encoding)
-        return frame, _layer_hash(frame), None
+        return frame, _done(_layer_hash(frame)), None
 
 
 class _Ids:
@@ -577,12 +841,23 @@ def _normalise_categories(
 
 
 def _repair_geometries(
-    frame: gpd.GeoDataFrame, spec: LayerSpec, ids: _Ids, problems: ProblemLog, *, valid: np.ndarray
-) -> gpd.GeoDataFrame:
-    """Report null, empty and wrongly typed geometries; repair the invalid (``valid``: ``is_valid``)."""
-    geoms = frame.geometry.to_numpy().copy()
-    missing = shapely.is_missing(geoms)
-    empty = ~missing & shapely.is_empty(geoms)
+    frame: gpd.GeoDataFrame,
+    spec: LayerSpec,
+    ids: _Ids,
+    problems: ProblemLog,
+    *,
+    valid: np.ndarray,
+    missing: np.ndarray,
+    empty: np.ndarray,
+) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """Report null, empty and wrongly typed geometries; repair the invalid.
+
+    ``valid``, ``missing`` and ``empty`` are ``shapely.is_valid``, ``is_missing`` and (not missing and)
+    ``is_empty`` of the geometries. Returns the layer and where its geometries changed.
+    """
+    # the layer's own array: copied before the first change (most layers need none)
+    geoms = frame.geometry.to_numpy()
+    owned = False
     if missing.any() or empty.any():
         bad = missing | empty
         problems.add_many(
@@ -607,6 +882,7 @@ def _repair_geometries(
             "se descarta la geometría (el elemento queda sin geometría)",
             f"la capa '{spec.name}' debe tener {_GEOM_WORDS[spec.geometry]}",
         )
+        geoms, owned = geoms if owned else geoms.copy(), True
         geoms[wrong] = None
         present &= ~wrong
     invalid = present & ~valid
@@ -617,6 +893,7 @@ def _repair_geometries(
             fixed = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
         else:
             fixed = shapely.make_valid(geoms[invalid])
+        geoms, owned = geoms if owned else geoms.copy(), True
         geoms[invalid] = fixed
         types = types.copy()
         types[invalid] = shapely.get_type_id(fixed)
@@ -646,6 +923,7 @@ def _repair_geometries(
             flat_index = np.repeat(index, shapely.get_num_geometries(parts))
             built = builder[spec.geometry](flat, indices=flat_index)
             rebuilt[np.unique(flat_index)] = built
+        geoms, owned = geoms if owned else geoms.copy(), True
         geoms[rows] = rebuilt
         empty_now = shapely.is_missing(rebuilt)
         if empty_now.any():
@@ -656,7 +934,10 @@ def _repair_geometries(
                 "se conserva sin geometría",
                 "corrija la geometría en el archivo de origen",
             )
-    return frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs))
+    changed = wrong | invalid | collections
+    if not changed.any():
+        return frame, changed
+    return frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs)), changed
 
 
 def _fill_from_codes(
@@ -735,13 +1016,17 @@ def _normalise_layer(
     rules: Rules,
     problems: ProblemLog,
     *,
-    valid: np.ndarray | None = None,
-) -> gpd.GeoDataFrame | None:
+    geometry: _Geometry | None = None,
+) -> tuple[gpd.GeoDataFrame | None, dict[str, Any]]:
     """Canonical columns, TM-Quito, repaired geometries and coerced types for one layer.
 
-    ``valid`` is ``shapely.is_valid`` of ``raw``'s geometries when the read computed it.
+    ``geometry`` is what the read learnt of ``raw``'s geometries, when it did. Returns the layer (None when it
+    cannot be used) and, for the lots, what :func:`quitogeo.io.checks._lot_checks` can take from here instead
+    of computing it again: ``repeated`` (the future of its repeated keys) and, when the read gave them,
+    ``first_vertices`` (of each final geometry).
     """
     name = spec.name
+    hints: dict[str, Any] = {}
     mapping: dict[str, str] = {}
     if src.preset:
         mapping.update(preset_mapping(src.preset)[1])
@@ -772,7 +1057,7 @@ def _normalise_layer(
             'renombre la columna o declare el mapeo en quitogeo.toml (columns = { canonica = "ORIGEN" })',
             bloqueante=blocking,
         )
-        return None
+        return None, {}
     # CRS: declared in the project, else the file's; never guessed.
     declared = src.crs if src.crs is not None else frame.crs
     try:
@@ -786,13 +1071,26 @@ def _normalise_layer(
             "agregue el .prj o declare crs en quitogeo.toml",
             bloqueante=blocking,
         )
-        return None
+        return None, {}
     # Validity once, for the extent check (a valid geometry has finite coordinates: only the others need
-    # their vertices scanned) and the repair. The read computed it beside the parsing; it still holds when
-    # the layer was TM-Quito already (same geometries), else it is computed here, on the thread pool.
-    if valid is None or recognise_crs(declared) is not TM_QUITO:
-        valid = np.asarray(elementwise(shapely.is_valid, frame.geometry.to_numpy()), dtype=bool)
-    extent = check_extent(frame, declared_crs=declared, valid=valid)
+    # their vertices scanned) and the repair. The read computed it beside the parsing, with the bounds and
+    # the lots' first vertices; they still hold when the layer was TM-Quito already (same geometries), else
+    # the validity and bounds are computed here, on the thread pool.
+    geoms = frame.geometry.to_numpy()
+    if geometry is None or recognise_crs(declared) is not TM_QUITO:
+        geometry = None
+        valid = np.asarray(elementwise(shapely.is_valid, geoms), dtype=bool)
+    else:
+        valid = geometry.valid
+    no_geometry = shapely.is_missing(geoms)
+    empty_geometry = ~no_geometry & shapely.is_empty(geoms)
+    extent = check_extent(
+        frame,
+        declared_crs=declared,
+        valid=valid,
+        present=~(no_geometry | empty_geometry),
+        bounds=None if geometry is None else geometry.bounds,
+    )
     if not extent.inside:
         b = extent.bounds
         problems.add(
@@ -835,6 +1133,9 @@ def _normalise_layer(
             frame["clave_catastral"] = as_int.astype("string").astype(object).where(clave.notna(), None)
         # strip and test on the Arrow-backed strings, then one conversion to the object column the run uses
         stripped = frame["clave_catastral"].astype("string").str.strip()
+        if isinstance(stripped.array, pd.arrays.ArrowStringArray):
+            # the repeated keys of the lot checks, on the Arrow strings (GIL-free), beside the rest of this
+            hints["repeated"] = _beside(_repeated, pa.array(stripped.array))  # the values of the column below
         empty = (stripped.isna() | (stripped == "")).to_numpy(dtype=bool, na_value=True)
         frame["clave_catastral"] = pd.Series(
             _object_text(stripped), index=frame.index, dtype=object, copy=False
@@ -896,9 +1197,18 @@ def _normalise_layer(
                     f"use sí/no o true/false en '{col}'",
                 )
             frame[col] = values
-    frame = _repair_geometries(frame, spec, ids, problems, valid=valid)
+    frame, changed = _repair_geometries(
+        frame, spec, ids, problems, valid=valid, missing=no_geometry, empty=empty_geometry
+    )
     _check_values(frame, spec, ids, rules, problems)
-    return frame
+    if geometry is not None and geometry.first is not None and geometry.first_known is not None:
+        # the WKB's first vertices hold where the repair left the geometry as parsed
+        first = geometry.first.copy()
+        unknown = ~geometry.first_known | changed
+        if unknown.any():
+            first[unknown] = _first_vertices(frame.geometry.to_numpy()[unknown])
+        hints["first_vertices"] = first
+    return frame, hints
 
 
 #: Rows looked at to tell a column of nearly unique text from one of a few repeated values.
@@ -1199,6 +1509,30 @@ def read_project(source: str | Path | None = None, *, rules: Rules | str | Path 
     LayerError
         When a ``quitogeo.toml`` is malformed (unknown layer, preset or key).
     """
+    with _collector_paused():
+        return _read_project(source, rules)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for the duration of the block (as it was, after).
+
+    A read makes a Python object per feature (a shapely geometry, GC-tracked) and no reference cycles, yet
+    the collector, run every 700 new objects, went over the growing heap of new geometries again and again:
+    it took 45 % of the WKB parsing (0.09 s → 0.16 s per 200,000 lots). Objects are still freed by their
+    reference counts meanwhile; the collector resumes afterwards, as it was.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _read_project(source: str | Path | None, rules: Rules | str | Path | None) -> Project:
+    """:func:`read_project`, with the collector paused by the caller."""
     if source is None:
         path = sample_project_path()
         if not path.exists():
@@ -1226,10 +1560,14 @@ def read_project(source: str | Path | None = None, *, rules: Rules | str | Path 
     from quitogeo.io.checks import LOT_CHECK_LAYERS, _datum_checks, _lot_checks
 
     layers: dict[str, gpd.GeoDataFrame] = {}
-    hashes: dict[str, str] = {}
+    hashes: dict[str, Future[str]] = {}
+    lot_hints: dict[str, Any] = {}
     # The cross-layer checks on the lots (keys, PIT and AIVA cover, PIT overlaps: GEOS work on the thread
     # pool, mostly GIL-free) start on the read's extra thread once the layers they need are read, while the
     # other layers are read; their problems still come after every layer's own, as check_layers gives them.
+    # Their repeated keys and the lots' index start there earlier still, as soon as the lots are read.
+    # (At a million lots, the read's critical path: parsing the lots' WKB beside GDAL and the checks of each
+    # batch, the lots' normalisation, then these checks beside the other layers' reading.)
     waiting = {s.name for s in sources if s.name in LOT_CHECK_LAYERS}
     lot_checks: Future[Any] | None = None
     for src in sources:
@@ -1239,11 +1577,12 @@ def read_project(source: str | Path | None = None, *, rules: Rules | str | Path 
                 {k: layers[k] for k in LOT_CHECK_LAYERS if k in layers},
                 rules=the_rules,
                 long=True,
+                **lot_hints,
             )
         waiting.discard(src.name)
         spec = LAYER_SPECS[src.name]
         try:
-            raw, hashes[src.name], valid = _read_source(src, problems)
+            raw, hashes[src.name], geometry = _read_source(src, problems)
         except Exception as exc:  # any reader failure is a reported problem: validation must not crash
             problems.add(
                 src.name,
@@ -1254,9 +1593,15 @@ def read_project(source: str | Path | None = None, *, rules: Rules | str | Path 
                 bloqueante=spec.needed_for_run,
             )
             continue
-        frame = _normalise_layer(raw, src, spec, the_rules, problems, valid=valid)
+        frame, hints = _normalise_layer(raw, src, spec, the_rules, problems, geometry=geometry)
         if frame is not None:
             layers[src.name] = frame
+            if src.name == "predios":
+                # the lots' index (the grid of their first vertices), beside the reading of the next layers
+                lot_hints = {
+                    "repeated": hints.get("repeated"),
+                    "index": _beside(_lot_index, frame, first_vertices=hints.get("first_vertices")),
+                }
     for name in LAYER_SPECS:
         if (
             LAYER_SPECS[name].needed_for_run
@@ -1277,12 +1622,21 @@ def read_project(source: str | Path | None = None, *, rules: Rules | str | Path 
             rasters[name] = rpath
     if lot_checks is None:
         lot_checks = _beside(
-            _lot_checks, {k: layers[k] for k in LOT_CHECK_LAYERS if k in layers}, rules=the_rules
+            _lot_checks,
+            {k: layers[k] for k in LOT_CHECK_LAYERS if k in layers},
+            rules=the_rules,
+            **lot_hints,
         )
     cross, lot_index = lot_checks.result()
     _datum_checks(layers, lot_index, cross)  # what check_layers(layers) gives, in its order
     problems.extend(cross.frame())
-    return Project(layers=layers, rasters=rasters, problems=problems.frame(), source=str(path), hashes=hashes)
+    return Project(
+        layers=layers,
+        rasters=rasters,
+        problems=problems.frame(),
+        source=str(path),
+        hashes={name: digest.result() for name, digest in hashes.items()},
+    )
 
 
 __all__ = ["PROJECT_FILE", "SAMPLE_FILE", "Project", "coerce_numbers", "read_project", "sample_project_path"]

@@ -171,7 +171,7 @@ def nearest_station(
     lot, st, dist = np.flatnonzero(settled).astype(np.intp), station[settled], d
     if len(rest):
         geoms = idx.geoms[rest]
-        sub = LotIndex(geoms=geoms, area=idx.area[rest], tree=shapely.STRtree(geoms), index=idx.index[rest])
+        sub = LotIndex(geoms=geoms, area=idx.area[rest], index=idx.index[rest])
         rl, rs, rd = _nearest_by_bounds(sub, stations, stree, real)
         lot = np.concatenate([lot, rest[rl].astype(np.intp)])
         st, dist = np.concatenate([st, rs]), np.concatenate([dist, rd])
