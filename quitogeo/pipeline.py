@@ -473,6 +473,12 @@ def _stage_rank(name: str) -> int:
     return _STAGE_COST.get(name, len(_STAGE_COST))
 
 
+#: Lot-index caches no stage reads after the one named here: dropped when it ends. ``vertices`` (165 MB at 1 M
+#: lots) is read by ``frente`` and copied into the convex quadrilaterals, which the overlap joins build first;
+#: dropped, it no longer adds to the run's peak (``elegibilidad`` beside ``puos``). Were it asked for again it
+#: would be rebuilt, with the same values.
+CACHE_LAST_READER: dict[str, tuple[str, ...]] = {"frente": ("vertices",)}
+
 #: Spatial stages no table stage reads before the one named here (the PUOS columns are the ámbitos'): with the
 #: stages side by side, the table stages before it do not wait for them.
 SPATIAL_FIRST_READER: dict[str, str] = {"puos": "ambitos"}
@@ -616,6 +622,7 @@ def process_lots(
             # each stage's texts compacted as soon as it returns: its per-lot strings are freed before the
             # next stage allocates (the run's peak is in the late stages), not after all of them
             spatial[name] = compact_text(func(lots, ctx, index))
+            index.drop(*CACHE_LAST_READER.get(name, ()))
             tick(name, t0)
         del index  # the lots' tree and areas are not needed by the table stages
         # Under pandas' copy-on-write, concatenating along columns shares the parts' blocks: the growing frame
@@ -633,6 +640,7 @@ def process_lots(
             with parallel.shared_cores():
                 t0 = time.perf_counter()
                 out = compact_text(SPATIAL_STAGES[name](lots, ctx, idx))
+                idx.drop(*CACHE_LAST_READER.get(name, ()))
                 tick(name, t0)
                 return out
 

@@ -166,6 +166,24 @@ def test_the_lots_vertices_are_extracted_once_per_index(monkeypatch: pytest.Monk
     pd.testing.assert_frame_equal(out, join_frontage(lots, red, rules=RULES, index=warm))
 
 
+def test_dropped_vertices_free_their_table_and_come_back_the_same() -> None:
+    """As process_lots does after frente (pipeline.CACHE_LAST_READER): the quads stay, the table goes."""
+    from quitogeo.pipeline import CACHE_LAST_READER
+
+    assert CACHE_LAST_READER["frente"] == ("vertices",)
+    lots = _lots([g for g, _ in ODD_LOTS.values()])
+    idx = LotIndex.from_lots(lots)
+    before = idx.vertices
+    quads = _strict_quads(idx)
+    idx.drop("vertices", "not-a-cache")
+    assert "vertices" not in idx.cache and "strict_quads" in idx.cache
+    assert _strict_quads(idx) is quads  # not rebuilt: it holds its own copy of the coordinates
+    again = idx.vertices
+    assert again is not before
+    for name in ("x", "y", "start", "count"):
+        assert getattr(again, name).tolist() == getattr(before, name).tolist()
+
+
 @pytest.mark.parametrize("mixed", [False, True])
 def test_strict_quads_copy_the_coordinates_geos_gives(mixed: bool) -> None:
     # quadrilaterals one after the other in the vertex table (a slice of it), or among other lots (gathered)

@@ -76,6 +76,12 @@ class LotIndex:
                     self.cache[key] = value
         return value
 
+    def drop(self, *keys: str) -> None:
+        """Forget the cache entries ``keys`` (to free their memory; asked for again, they are rebuilt)."""
+        with self.lock:
+            for key in keys:
+                self.cache.pop(key, None)
+
     def warm(self) -> None:
         """Build now the caches the joins share (bounds, quadtree, vertices, convex quadrilaterals)."""
         _levels(self)
