@@ -255,6 +255,55 @@ def test_category_spelling_normalised_by_distinct_value(small, tmp_path):
     assert problems["problema"].str.contains("'administracion_zonal' escrito 'Manuela Saenz'").sum() == 1
 
 
+def test_repetitive_text_coded_once_gives_the_same_read(small, tmp_path, monkeypatch):
+    import quitogeo.io.project as project_module
+
+    layers = {k: v.copy() for k, v in small.items()}
+    p = layers["predios"]
+    p.loc[0, "regimen"] = "Propiedad Horizontal"
+    p.loc[1, "regimen"] = "condominio"
+    p.loc[2, "regimen"] = None
+    p.loc[3, "administracion_zonal"] = "Manuela Saenz"
+    p.loc[4, "administracion_zonal"] = "Zona Inventada"
+    p.loc[5, "parroquia"] = "San BlÃ¡s"  # mojibake: repaired, so its codes are dropped
+    path = write_gpkg(layers, tmp_path / "coded.gpkg")
+    plain = read_project(path)  # 300 lots < _TEXT_PROBE: pandas' factorisations, as before
+    seen = []
+    text_codes = project_module._text_codes
+    monkeypatch.setattr(project_module, "_TEXT_PROBE", 50)  # now regimen, zonal, parroquia are Arrow-coded
+    monkeypatch.setattr(project_module, "_text_codes", lambda v: seen.append(v.name) or text_codes(v))
+    coded = read_project(path)
+    assert {"regimen", "administracion_zonal", "parroquia"} <= set(seen)
+    for name, frame in plain.layers.items():
+        other = coded.layers[name]
+        pd.testing.assert_frame_equal(pd.DataFrame(frame), pd.DataFrame(other), check_exact=True)
+        for col in frame.columns:
+            if frame[col].dtype == object and col != frame.geometry.name:
+                assert frame[col].map(type).tolist() == other[col].map(type).tolist()
+    pd.testing.assert_frame_equal(plain.problems, coded.problems, check_exact=True)
+    assert plain.hashes == coded.hashes
+    got = coded.layers["predios"]
+    assert got["regimen"].iloc[:3].tolist() == ["propiedad_horizontal", "condominio", None]
+    assert got["administracion_zonal"].iloc[3] == "Manuela Sáenz"
+    assert got["parroquia"].iloc[5] == "San Blás"
+
+
+def test_text_codes_are_pandas_factorisation(monkeypatch):
+    import quitogeo.io.project as project_module
+
+    monkeypatch.setattr(project_module, "_TEXT_PROBE", 20)
+    values = pd.Series(["b", None, "a", "b", "", "a"] * 10, dtype="str")
+    codes, uniques = project_module._text_codes(values)
+    # first appearance order, missing → -1, "" a value: b=0, a=1, ""=2
+    assert codes[:6].tolist() == [0, -1, 1, 0, 2, 1]
+    assert uniques.tolist() == ["b", "a", ""] and all(type(u) is str for u in uniques)
+    want_codes, want_uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    assert codes.tolist() == want_codes.tolist() and uniques.tolist() == want_uniques.tolist()
+    unique = pd.Series([f"{i:04d}" for i in range(60)], dtype="str")
+    assert project_module._text_codes(unique) is None  # nearly unique: no dictionary
+    assert project_module._text_codes(values.astype(object)) is None  # not Arrow strings
+
+
 def _with_bad_geometries(small):
     predios = small["predios"].copy()
     x0, y0, _, _ = predios.total_bounds

@@ -813,13 +813,19 @@ def _normalise_categories(
     ids: _Ids,
     problems: ProblemLog,
     fix: str,
+    *,
+    coded: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> None:
-    """Map spelling variants of a categorical column to the canonical values, reporting what is unknown."""
+    """Map spelling variants of a categorical column to the canonical values, reporting what is unknown.
+
+    ``coded`` is the column's factorisation when known (:func:`_text_codes`, the same codes and distinct
+    values ``pd.factorize`` gives).
+    """
     if column not in frame.columns:
         return
     raw = frame[column].to_numpy(dtype=object)
     # Spelling is normalised once per distinct value (a handful), then taken back over the column by code.
-    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    codes, uniques = coded if coded is not None else pd.factorize(raw, use_na_sentinel=True)
     canon = [mapping.get(_strip_accents(str(u).strip()).replace("_", " ").replace("-", " ")) for u in uniques]
     spelled = np.array(
         [c if c is not None else u for c, u in zip(canon, uniques, strict=True)] + [None], dtype=object
@@ -1103,11 +1109,17 @@ def _normalise_layer(
             bloqueante=True,
         )
     # Text columns first (ids need them), with mojibake repair where the code page was wrong.
+    # The repetitive Arrow text columns are dictionary-encoded once here: the mojibake test, the object
+    # column and the spelling checks (_check_values) all work per distinct value and go back by these codes.
     ids = _ids(frame, spec)
+    coded: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for col in frame.columns:
         if col == frame.geometry.name or not _is_text(frame[col]):
             continue
-        bad = _mojibake_rows(frame[col])
+        encoded = _text_codes(frame[col])
+        bad = _mojibake_rows(frame[col], encoded)
+        if encoded is not None and not bad.any():
+            coded[col] = encoded  # the codes hold only for the column as read
         if bad.any():
             original = frame.loc[bad, col].astype(str)
             repaired = original.map(_undo_mojibake)
@@ -1120,6 +1132,7 @@ def _normalise_layer(
                 "guarde el archivo en UTF-8 o declare su codificación en un .cpg",
             )
     if spec.id_column == "clave_catastral":
+        coded.pop("clave_catastral", None)  # stripped below: its codes would no longer hold
         clave = frame["clave_catastral"]
         if clave.dtype.kind in "iuf":
             problems.add(
@@ -1159,6 +1172,11 @@ def _normalise_layer(
                     else values.astype("string")
                 )
                 frame[col] = as_text.astype(object).where(values.notna(), None)
+            elif col in coded:
+                # the same str and None _object_text gives, one object per distinct value
+                codes, uniques = coded[col]
+                shared = np.concatenate([uniques, np.array([None], dtype=object)])
+                frame[col] = pd.Series(shared[codes], index=frame.index, dtype=object, copy=False)
             elif not _is_text(values) or values.dtype != object:
                 frame[col] = pd.Series(
                     _object_text(values.astype("string")), index=frame.index, dtype=object, copy=False
@@ -1200,7 +1218,7 @@ def _normalise_layer(
     frame, changed = _repair_geometries(
         frame, spec, ids, problems, valid=valid, missing=no_geometry, empty=empty_geometry
     )
-    _check_values(frame, spec, ids, rules, problems)
+    _check_values(frame, spec, ids, rules, problems, coded=coded)
     if geometry is not None and geometry.first is not None and geometry.first_known is not None:
         # the WKB's first vertices hold where the repair left the geometry as parsed
         first = geometry.first.copy()
@@ -1233,12 +1251,38 @@ def _object_text(text: pd.Series) -> np.ndarray:
     return values[codes]  # code -1 (missing) takes the trailing None
 
 
-def _mojibake_rows(values: pd.Series) -> np.ndarray:
+def _text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """Return the codes (-1 for missing) and distinct ``str`` values of a repetitive Arrow text column.
+
+    Arrow's dictionary encoding (C++, distinct values in order of first appearance, as ``pd.factorize``)
+    replaces the several factorisations each such column had: pandas' on the Arrow strings (mojibake test,
+    object column), then pandas' hashing of the object column's values (spelling checks). None for columns
+    that are not Arrow strings, short, or of (nearly) unique values, such as the clave catastral.
+    """
+    if not isinstance(values.array, pd.arrays.ArrowStringArray) or len(values) <= _TEXT_PROBE:
+        return None
+    head = values.iloc[:_TEXT_PROBE]
+    if head.nunique() * 4 > len(head):
+        return None
+    text = pa.array(values.array)
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()  # one dictionary for the whole column
+    encoded = text.dictionary_encode()
+    if len(encoded.dictionary) * 4 > len(values):
+        return None
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+    return codes, encoded.dictionary.to_numpy(zero_copy_only=False)
+
+
+def _mojibake_rows(values: pd.Series, coded: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """:func:`quitogeo.io.encoding.mojibake_mask`, tested once per distinct value in repetitive columns.
 
     Parroquia or administración zonal names repeat a few dozen values over every lot: the regular expression
-    runs on those values, and the verdict goes back to the rows by code.
+    runs on those values, and the verdict goes back to the rows by code (``coded``, from :func:`_text_codes`,
+    when given).
     """
+    if coded is not None:
+        return np.append(mojibake_mask(pd.Series(coded[1], dtype=values.dtype)), False)[coded[0]]
     head = values.iloc[:_TEXT_PROBE]
     if len(values) <= _TEXT_PROBE or head.nunique() * 4 > len(head):
         return mojibake_mask(values)
@@ -1293,9 +1337,20 @@ _TIPO = {"puae": "PUAE", "prioritario": "prioritario", "proyecto prioritario": "
 
 
 def _check_values(
-    frame: gpd.GeoDataFrame, spec: LayerSpec, ids: _Ids, rules: Rules, problems: ProblemLog
+    frame: gpd.GeoDataFrame,
+    spec: LayerSpec,
+    ids: _Ids,
+    rules: Rules,
+    problems: ProblemLog,
+    *,
+    coded: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> None:
-    """Domain checks and spelling normalisation of one layer's values."""
+    """Domain checks and spelling normalisation of one layer's values.
+
+    ``coded`` holds, for text columns, their codes and distinct values (:func:`_text_codes`) when they still
+    describe the column: the spelling checks then need not factorise it again.
+    """
+    coded = coded or {}
     name = spec.name
     if name == "predios":
         _normalise_categories(
@@ -1307,8 +1362,11 @@ def _check_values(
             ids,
             problems,
             "use 'unipropiedad' o 'propiedad_horizontal'",
+            coded=coded.get("regimen"),
         )
-        _normalise_zonal(frame, "administracion_zonal", name, ids, rules, problems)
+        _normalise_zonal(
+            frame, "administracion_zonal", name, ids, rules, problems, coded=coded.get("administracion_zonal")
+        )
     elif name in {"pugs", "puos"}:
         codes = frame["uso_principal"]
         uniques = codes.dropna().unique()
@@ -1421,16 +1479,26 @@ def _check_values(
 
 
 def _normalise_zonal(
-    frame: gpd.GeoDataFrame, column: str, capa: str, ids: _Ids, rules: Rules, problems: ProblemLog
+    frame: gpd.GeoDataFrame,
+    column: str,
+    capa: str,
+    ids: _Ids,
+    rules: Rules,
+    problems: ProblemLog,
+    *,
+    coded: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> None:
-    """Spell administración zonal names as the rules' IR table does ("Manuela Saenz" → "Manuela Sáenz")."""
+    """Spell administración zonal names as the rules' IR table does ("Manuela Saenz" → "Manuela Sáenz").
+
+    ``coded`` is the column's factorisation when known (as in :func:`_normalise_categories`).
+    """
     if column not in frame.columns:
         return
     table = rules["ir"]["por_administracion_zonal"]
     index = {_strip_accents(k): k for k in table}
     values = frame[column].to_numpy(dtype=object)
     # once per distinct name (a district has a handful), then back over the rows by code
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    codes, uniques = coded if coded is not None else pd.factorize(values, use_na_sentinel=True)
     mapped = {u: index.get(_strip_accents(str(u).strip())) for u in uniques}
     changed = {u: m for u, m in mapped.items() if m is not None and m != u}
     if changed:
