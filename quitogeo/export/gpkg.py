@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -310,12 +310,7 @@ def write_results(
     if formato == "parquet":
         return _write_parquet(result, folder, overwrite=overwrite, chunk_rows=max(1, int(chunk_rows)))
     targets = {"resultados": folder / RESULTS_FILE, "resumen": folder / SUMMARY_FILE}
-    existing = [str(p) for p in targets.values() if p.exists()]
-    if existing and not overwrite:
-        raise OutputExistsError(
-            f"ya existe {', '.join(existing)}; use --overwrite (overwrite=True) para reemplazar o elija otra "
-            "carpeta de salida"
-        )
+    _refuse_existing(targets.values(), overwrite=overwrite)
     folder.mkdir(parents=True, exist_ok=True)
     predios: gpd.GeoDataFrame = result.predios  # type: ignore[attr-defined]
     tables = {
@@ -604,16 +599,21 @@ def _restore_categories(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame
     return frame
 
 
-def _write_parquet(result: object, folder: Path, *, overwrite: bool, chunk_rows: int) -> dict[str, Path]:
-    """Write the ``"parquet"`` format of :func:`write_results` (atomic per file, as the GeoPackage)."""
-    targets = {"resultados": folder / PARQUET_FILES["resultados"], "resumen": folder / SUMMARY_FILE}
-    targets.update({k: folder / v for k, v in PARQUET_FILES.items() if k != "resultados"})
-    existing = [str(p) for p in targets.values() if p.exists()]
+def _refuse_existing(paths: Iterable[Path], *, overwrite: bool) -> None:
+    """Raise :class:`OutputExistsError` naming the outputs that exist, unless ``overwrite``."""
+    existing = [str(p) for p in paths if p.exists()]
     if existing and not overwrite:
         raise OutputExistsError(
             f"ya existe {', '.join(existing)}; use --overwrite (overwrite=True) para reemplazar o elija otra "
             "carpeta de salida"
         )
+
+
+def _write_parquet(result: object, folder: Path, *, overwrite: bool, chunk_rows: int) -> dict[str, Path]:
+    """Write the ``"parquet"`` format of :func:`write_results` (atomic per file, as the GeoPackage)."""
+    targets = {"resultados": folder / PARQUET_FILES["resultados"], "resumen": folder / SUMMARY_FILE}
+    targets.update({k: folder / v for k, v in PARQUET_FILES.items() if k != "resultados"})
+    _refuse_existing(targets.values(), overwrite=overwrite)
     folder.mkdir(parents=True, exist_ok=True)
     predios: gpd.GeoDataFrame = result.predios  # type: ignore[attr-defined]
     resumen = pd.DataFrame(result.resumen).reset_index(drop=True)  # type: ignore[attr-defined]
